@@ -1,0 +1,108 @@
+"""The indicator catalogue: ``indicateurs.yaml`` → :class:`Indicateur` objects.
+
+An analyst adds an indicator by editing the YAML file only. The public API used by every later
+stage (maps, portraits) is :func:`load_catalogue`, :data:`THEMES` and the :class:`Indicateur`
+attributes; the validator (see :mod:`observatoire.catalogue.validate`) rejects a wrong entry with a
+message naming the entry and the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+
+CATALOGUE_FILE = Path(__file__).with_name("indicateurs.yaml")
+
+#: Themes of a portrait, in display order (themes of the 2024 quartier projects, plus context).
+THEMES: dict[str, str] = {
+    "demographie": "Population et ménages",
+    "revenus": "Revenus et pauvreté",
+    "insertion": "Insertion sociale et professionnelle",
+    "education": "Parentalité et réussite éducative",
+    "familles": "Familles et prestations sociales",
+    "sante": "Santé et accès aux droits",
+    "logement": "Logement et cadre de vie",
+    "mobilite": "Mobilité",
+}
+
+UNITES = ("%", "€", "€/mois", "nombre", "indice")
+TYPES = ("ratio", "valeur_producteur", "effectif")
+
+
+@dataclass(frozen=True)
+class Indicateur:
+    """One catalogue entry.
+
+    ``polarite``: 1 when a higher value means a more fragile quartier (poverty rate), -1 when higher
+    is better (employment rate), 0 when neutral (share of 60+). ``type``: ``ratio`` (numerator /
+    denominator × 100 for ``%``), ``valeur_producteur`` (median, quartile: taken from the producer,
+    never recomputed), ``effectif`` (a count).
+    """
+
+    id: str
+    libelle: str
+    theme: str
+    unite: str
+    type: str
+    source: str
+    polarite: int = 0
+    libelle_court: str = ""
+    numerateur: str | None = None
+    denominateur: str | None = None
+    variable: str | None = None          # producer variable for valeur_producteur / effectif
+    facteur: float = 1.0                 # e.g. 1/12 to show a yearly income per month
+    echelles: tuple[str, ...] = ()
+    definition: str = ""
+    limites: str = ""
+    secret: str = ""
+    source_libelle: str = ""             # « Insee, RP 2022 » style source line
+    decimales: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def libelle_theme(self) -> str:
+        return THEMES.get(self.theme, self.theme)
+
+
+_FIELDS = {f for f in Indicateur.__dataclass_fields__}  # type: ignore[attr-defined]
+
+
+def _to_indicateur(entry: dict[str, Any], where: str) -> Indicateur:
+    data = dict(entry)
+    extra = {k: data.pop(k) for k in list(data) if k not in _FIELDS}
+    if "echelles" in data and data["echelles"] is not None:
+        data["echelles"] = tuple(data["echelles"])
+    try:
+        return Indicateur(**data, extra=extra)
+    except TypeError as e:
+        raise ConfigError(f"Entrée de catalogue incomplète : {e}.", fichier=where,
+                          correction="voir les champs obligatoires en tête du fichier") from e
+
+
+def load_catalogue(path: str | Path | None = None, validate: bool = True) -> dict[str, Indicateur]:
+    """Load the catalogue (ordered as in the file) and validate it.
+
+    >>> cat = load_catalogue()              # doctest: +SKIP
+    >>> cat["taux_pauvrete"].unite            # doctest: +SKIP
+    '%'
+    """
+    p = Path(path) if path else CATALOGUE_FILE
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"Le catalogue n'est pas un YAML valide : {e}", fichier=str(p),
+                          correction="corrigez la syntaxe YAML à la ligne indiquée") from e
+    entries = raw.get("indicateurs", raw) if isinstance(raw, dict) else raw
+    if validate:
+        from .validate import validate_entries
+        validate_entries(entries, str(p))
+    out: dict[str, Indicateur] = {}
+    for e in entries:
+        ind = _to_indicateur(e, str(p))
+        out[ind.id] = ind
+    return out
