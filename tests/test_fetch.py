@@ -1,0 +1,306 @@
+"""Fetcher (observatoire/sources/fetch.py): local HTTP server for downloads (retries, atomic writes,
+sha256), a mirror directory, and the offline error path."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import io
+import json
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+from openpyxl import Workbook
+
+from observatoire.config import parse_config
+from observatoire.errors import ObservatoireError, SourceMissingError
+from observatoire.sources import fetch as fetch_mod
+from observatoire.sources.base import Source
+from observatoire.sources.fetch import fetch, is_simulated, manifest_entries, raw_files
+from observatoire.sources.insee_cog import EPCI_SOURCE
+
+
+def composition_bytes() -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Composition_communale"
+    for t in ("Intercommunalités au 1er janvier 2025", None, None, None, None):
+        ws.append([t])
+    ws.append(["CODGEO", "LIBGEO", "EPCI", "LIBEPCI", "DEP", "REG"])
+    ws.append(["59606", "Valenciennes", "245901160", "CA Valenciennes Métropole", "59", "32"])
+    ws.append(["62041", "Arras", "200033579", "CU d'Arras", "62", "32"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("EPCI_au_01-01-2025.xlsx", buf.getvalue())
+    return out.getvalue()
+
+
+class Server:
+    """127.0.0.1 HTTP server in a thread. ``files``: path → bytes; ``fail``: path → number of 503 answers
+    before success; ``truncate``: paths answered with a Content-Length larger than the body."""
+
+    def __init__(self):
+        self.files: dict[str, bytes] = {}
+        self.fail: dict[str, int] = {}
+        self.truncate: set[str] = set()
+        self.gzip: set[str] = set()
+        self.log: list[str] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                outer.log.append(self.path)
+                if outer.fail.get(self.path, 0) > 0:
+                    outer.fail[self.path] -= 1
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = outer.files.get(self.path)
+                if body is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                if self.path in outer.gzip:
+                    body = gzip.compress(body)
+                    self.send_header("Content-Encoding", "gzip")
+                extra = 1000 if self.path in outer.truncate else 0
+                self.send_header("Content-Length", str(len(body) + extra))
+                self.end_headers()
+                self.wfile.write(body)
+                if extra:
+                    self.close_connection = True
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    yield s
+    s.close()
+
+
+def sources_for(base: str) -> dict[str, Source]:
+    return {
+        "insee_epci": Source(id="insee_epci", producteur="INSEE", titre="EPCI", url=base + "/epci_{millesime}.zip",
+                             fichier=EPCI_SOURCE.fichier, millesime_cle="cog"),
+        "stat": Source(id="stat", producteur="INSEE", titre="stat", url=base + "/stat_{millesime}.csv",
+                       fichier="stat_{millesime}.csv", millesime_cle="rp"),
+        "communes": Source(id="communes", producteur="IGN", titre="communes", url=base + "/communes_{dep}.geojson",
+                           fichier="communes_{dep}.geojson", par="departement"),
+        "opt": Source(id="opt", producteur="X", titre="optionnel", url=base + "/absent.csv", fichier="absent.csv",
+                      optionnel=True),
+    }
+
+
+@pytest.fixture
+def setup(tmp_path, server, monkeypatch):
+    monkeypatch.setattr(fetch_mod, "all_sources", lambda: sources_for(server.base))
+    monkeypatch.delenv("OBSERVATOIRE_MIRROR", raising=False)
+    server.files.update({
+        "/epci_2025.zip": composition_bytes(),
+        "/stat_2017.csv": b"IRIS;P17_POP\n596060101;1234\n",
+        "/stat_2022.csv": b"IRIS;P22_POP\n596060101;1250\n",
+        "/communes_59.geojson": b'{"type":"FeatureCollection","features":[]}',
+        "/communes_62.geojson": b'{"type":"FeatureCollection","features":[ ]}',
+    })
+    cfg = parse_config({"territoire": {"communes": ["59606", "62041"]},
+                        "millesimes": {"cog": 2025, "rp": [2017, 2022]}}, tmp_path / "observatoire.toml")
+    session = requests.Session()
+    session.trust_env = False  # never route 127.0.0.1 through a proxy from the environment
+    return cfg, session
+
+
+def test_download_records_size_and_sha256(setup, server, capsys):
+    cfg, session = setup
+    got = fetch(cfg, backoff=0, session=session)
+    raw = cfg.paths.raw
+    # composition first, then france-level, then one file per département of the territory (59, 62)
+    assert [p.relative_to(raw).as_posix() for p in got] == [
+        "insee_epci/Intercommunalite_Metropole_au_01-01-2025.zip", "stat/stat_2017.csv", "stat/stat_2022.csv",
+        "communes/communes_59.geojson", "communes/communes_62.geojson"]
+    m = manifest_entries(cfg)
+    body = server.files["/stat_2022.csv"]
+    e = m["stat/stat_2022.csv"]
+    assert e["sha256"] == hashlib.sha256(body).hexdigest()
+    assert e["taille"] == len(body) == (raw / "stat/stat_2022.csv").stat().st_size
+    assert e["url"] == server.base + "/stat_2022.csv"
+    assert e["origine"] == "telechargement" and e["simule"] is False and e["source"] == "stat"
+    assert json.loads((raw / "manifest.json").read_text())["fichiers"].keys() == m.keys()
+    assert not list(raw.rglob("*.part"))
+    err = capsys.readouterr().err
+    assert "opt (1 fichier)" in err  # optional source missing (404): a warning, not an error
+    assert raw_files(cfg, "communes") == [raw / "communes/communes_59.geojson", raw / "communes/communes_62.geojson"]
+    assert not is_simulated(cfg, "stat")
+
+
+def test_second_run_does_nothing(setup, server):
+    cfg, session = setup
+    fetch(cfg, backoff=0, session=session)
+    n = len(server.log)
+    mtime = (cfg.paths.raw / "stat/stat_2017.csv").stat().st_mtime_ns
+    again = fetch(cfg, backoff=0, session=session)
+    assert len(again) == 5
+    # only the optional missing file is asked again; every present file is skipped
+    assert server.log[n:] == ["/absent.csv"]
+    assert (cfg.paths.raw / "stat/stat_2017.csv").stat().st_mtime_ns == mtime
+
+
+def test_corrupted_file_is_downloaded_again(setup, server):
+    cfg, session = setup
+    fetch(cfg, backoff=0, session=session)
+    p = cfg.paths.raw / "stat/stat_2017.csv"
+    p.write_bytes(b"IRIS;P17_POP\n596060101;9999\n")  # same size, different content
+    fetch(cfg, backoff=0, session=session)
+    assert p.read_bytes() == server.files["/stat_2017.csv"]
+
+
+def test_retries_with_backoff(setup, server):
+    cfg, session = setup
+    server.fail["/stat_2017.csv"] = 2
+    fetch(cfg, retries=3, backoff=0, session=session)
+    assert server.log.count("/stat_2017.csv") == 3  # two 503 answers, then the file
+    assert (cfg.paths.raw / "stat/stat_2017.csv").read_bytes() == server.files["/stat_2017.csv"]
+
+
+def test_truncated_download_leaves_no_file(setup, server):
+    cfg, session = setup
+    server.truncate.add("/stat_2022.csv")
+    with pytest.raises(SourceMissingError) as e:
+        fetch(cfg, retries=1, backoff=0, session=session)
+    assert "data/raw/stat/stat_2022.csv" in str(e.value)
+    assert not (cfg.paths.raw / "stat/stat_2022.csv").exists()
+    assert not list(cfg.paths.raw.rglob("*.part"))
+    # what came before is complete and recorded
+    assert "stat/stat_2017.csv" in manifest_entries(cfg)
+
+
+def test_offline_without_mirror_lists_files_and_mirror_option(tmp_path, monkeypatch):
+    monkeypatch.setattr(fetch_mod, "all_sources", lambda: sources_for("http://127.0.0.1:9"))  # nothing listens
+    monkeypatch.delenv("OBSERVATOIRE_MIRROR", raising=False)
+    cfg = parse_config({"territoire": {"epci": "245901160"}, "millesimes": {"cog": 2025, "rp": [2017, 2022]}},
+                       tmp_path / "observatoire.toml")
+    s = requests.Session()
+    s.trust_env = False
+    with pytest.raises(SourceMissingError) as e:
+        fetch(cfg, retries=1, backoff=0, timeout=2, session=s)
+    msg = str(e.value)
+    assert "ni réseau, ni miroir" in msg
+    assert "data/raw/insee_epci/Intercommunalite_Metropole_au_01-01-2025.zip" in msg
+    assert "http://127.0.0.1:9/epci_2025.zip" in msg
+    assert "data/raw/stat/stat_2022.csv" in msg and "http://127.0.0.1:9/stat_2022.csv" in msg
+    assert "communes/communes_{dep}.geojson" in msg  # per-département files: territory unknown yet
+    assert "--mirror" in msg and "OBSERVATOIRE_MIRROR" in msg
+    assert "absent.csv" not in msg  # optional
+    assert e.value.code != 0
+    assert not cfg.paths.raw.exists() or not [p for p in cfg.paths.raw.rglob("*") if p.is_file()]
+
+
+def _mirror(tmp_path: Path, server: Server) -> Path:
+    m = tmp_path / "miroir"
+    for rel, path in [("insee_epci/Intercommunalite_Metropole_au_01-01-2025.zip", "/epci_2025.zip"),
+                      ("stat/stat_2017.csv", "/stat_2017.csv"), ("stat/stat_2022.csv", "/stat_2022.csv"),
+                      ("communes/communes_59.geojson", "/communes_59.geojson"),
+                      ("communes/communes_62.geojson", "/communes_62.geojson")]:
+        (m / rel).parent.mkdir(parents=True, exist_ok=True)
+        (m / rel).write_bytes(server.files[path])
+    (m / "manifest.json").write_text(json.dumps({"fichiers": {
+        "stat/stat_2022.csv": {"source": "stat", "url": "https://officiel/stat_2022.csv", "simule": True,
+                               "note": "simulé pour la démonstration"}}}), encoding="utf-8")
+    return m
+
+
+def test_mirror_replaces_network_and_keeps_simule_flag(setup, server, tmp_path):
+    cfg, session = setup
+    cfg = cfg.with_mirror(_mirror(tmp_path, server))
+    server.log.clear()
+    got = fetch(cfg)
+    assert server.log == []  # no network at all
+    assert len(got) == 5
+    m = manifest_entries(cfg)
+    assert m["stat/stat_2022.csv"]["simule"] is True and m["stat/stat_2022.csv"]["origine"] == "miroir"
+    assert m["stat/stat_2022.csv"]["url"] == "https://officiel/stat_2022.csv"
+    assert m["stat/stat_2017.csv"]["simule"] is False  # absent from the mirror manifest → real
+    assert m["stat/stat_2017.csv"]["sha256"] == hashlib.sha256(server.files["/stat_2017.csv"]).hexdigest()
+    assert is_simulated(cfg, "stat") and not is_simulated(cfg, "communes")
+    before = (cfg.paths.raw / "manifest.json").read_bytes()
+    fetch(cfg)  # second run: nothing copied, manifest untouched
+    assert (cfg.paths.raw / "manifest.json").read_bytes() == before
+
+
+def test_file_missing_from_mirror(setup, server, tmp_path):
+    cfg, _ = setup
+    m = _mirror(tmp_path, server)
+    (m / "communes/communes_62.geojson").unlink()
+    with pytest.raises(SourceMissingError) as e:
+        fetch(cfg.with_mirror(m))
+    assert "absents du miroir" in str(e.value)
+    assert "data/raw/communes/communes_62.geojson" in str(e.value)
+    assert (cfg.paths.raw / "communes/communes_59.geojson").exists()
+
+
+def test_only_unknown_source(setup):
+    cfg, session = setup
+    with pytest.raises(ObservatoireError) as e:
+        fetch(cfg, only="inconnue", session=session)
+    assert "inconnue" in str(e.value) and "stat" in str(e.value)
+
+
+def test_only_per_departement_source_pulls_the_composition(setup, server):
+    cfg, session = setup
+    got = fetch(cfg, only=["communes"], backoff=0, session=session)
+    assert [p.name for p in got] == ["Intercommunalite_Metropole_au_01-01-2025.zip", "communes_59.geojson",
+                                     "communes_62.geojson"]
+
+
+def test_status_rows(setup, server, tmp_path, monkeypatch):
+    from observatoire.sources import registry
+
+    cfg, _ = setup
+    monkeypatch.setattr(registry, "all_sources", lambda: sources_for(server.base))
+    rows = {r["id"]: r for r in registry.status_rows(cfg)}
+    # nothing fetched: per-département source cannot be expanded yet, nothing is present
+    assert {k: r["present"] for k, r in rows.items()} == {"insee_epci": "non", "stat": "non", "communes": "non",
+                                                          "opt": "non"}
+    m = _mirror(tmp_path, server)
+    (m / "communes/communes_62.geojson").unlink()
+    with pytest.raises(SourceMissingError):
+        fetch(cfg.with_mirror(m))
+    rows = {r["id"]: r for r in registry.status_rows(cfg)}
+    assert (rows["stat"]["present"], rows["stat"]["nature"], rows["stat"]["millesime"]) == ("oui", "simulé",
+                                                                                          "2017, 2022")
+    assert (rows["insee_epci"]["present"], rows["insee_epci"]["nature"]) == ("oui", "réel")
+    assert rows["communes"]["present"] == "partiel"  # 59 present, 62 missing
+    assert (rows["opt"]["present"], rows["opt"]["nature"], rows["opt"]["optionnel"]) == ("non", "—", True)
+    assert rows["stat"]["url"] == server.base + "/stat_{millesime}.csv"
+
+
+def test_gzip_encoded_answer_is_stored_decoded(setup, server):
+    """A WFS answer sent with Content-Encoding: gzip: the file on disk is the decoded GeoJSON."""
+    cfg, session = setup
+    server.gzip.add("/communes_59.geojson")
+    fetch(cfg, backoff=0, session=session)
+    p = cfg.paths.raw / "communes/communes_59.geojson"
+    assert p.read_bytes() == server.files["/communes_59.geojson"]
+    assert manifest_entries(cfg)["communes/communes_59.geojson"]["sha256"] == \
+        hashlib.sha256(server.files["/communes_59.geojson"]).hexdigest()
