@@ -26,7 +26,7 @@ CODE_CORE      := $(shell find observatoire -name '*.py' -not -path '*/maps/*' -
                   $(wildcard observatoire/catalogue/*.yaml)
 CODE_MAPS      := $(shell find observatoire/maps -type f -not -name '*.pyc')
 CODE_PORTRAITS := $(shell find observatoire/portraits -type f -not -name '*.pyc')
-CODE_DEMO      := $(shell find observatoire/demo -name '*.py') scripts/build_demo_mirror.py \
+CODE_DEMO      := $(shell find observatoire/demo -name '*.py') scripts/build_demo_mirror.py $(CONFIG) \
                   $(wildcard $(SHARED)/data/valenciennes/*)
 MIRROR_OPT     := $(if $(MIRROR),--mirror $(MIRROR))
 
@@ -63,10 +63,14 @@ $(PORTRAITS): $(GPKG) $(CODE_PORTRAITS) $(CONFIG)
 
 # Demo mirror: real files from ../shared where they exist, simulated ones in the official formats.
 $(DEMO_DIR)/manifest.json: $(CODE_DEMO) $(INSTALLED)
-	$(BIN)/python scripts/build_demo_mirror.py $(DEMO_DIR) --shared $(SHARED)
+	$(BIN)/python scripts/build_demo_mirror.py $(DEMO_DIR) \
+	  $(if $(wildcard $(SHARED)/data/valenciennes),--shared $(SHARED)/data,--sans-shared)
 
+# The demo runs the configuration written by the mirror builder: observatoire.toml with the mirror's
+# territory (Valenciennes Métropole with ../shared, a simulated one without) and a demo watch zone.
+DEMO_CONFIG := $(DEMO_DIR)/observatoire.toml
 demo: $(DEMO_DIR)/manifest.json
-	@$(MAKE) --no-print-directory all MIRROR=$(DEMO_DIR) CONFIG=$$(cat $(DEMO_DIR)/config-path)
+	@$(MAKE) --no-print-directory all MIRROR=$(DEMO_DIR) CONFIG=$(DEMO_CONFIG)
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -q

@@ -364,7 +364,8 @@ def fetch(config, only=None, force: bool = False, *, retries: int = 3, backoff: 
                         write_manifest(manifest_path, manifest)
                         present.append(dest)
                         continue
-                    if _is_current(dest, entry):
+                    # a simulated file (left by « make demo ») never stands for the real one
+                    if _is_current(dest, entry) and not entry.get("simule", False):
                         present.append(dest)
                         counts["a_jour"] += 1
                         continue
