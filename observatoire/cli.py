@@ -25,6 +25,7 @@ from rich.table import Table
 
 from .config import load_config
 from .errors import ObservatoireError
+from .fr import format_nombre
 
 console = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -41,7 +42,7 @@ def _step(title: str):
 
 
 def _done(t0: float, what: str):
-    console.print(f"  {what} ({time.perf_counter() - t0:.1f} s)".replace(".", ",", 1))
+    console.print(f"  {what} ({format_nombre(time.perf_counter() - t0, 1)} s)")
 
 
 def cmd_fetch(args) -> int:

@@ -163,14 +163,14 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
 
     def _p(key: str, default: str) -> Path:
         v = Path(c.get(key, default))
-        return v if v.is_absolute() else root / v
+        return (v if v.is_absolute() else root / v).resolve()
 
     mirror_value = c.get("miroir") or os.environ.get(MIRROR_ENV) or None
     mirror = None
     if mirror_value:
         mirror = Path(mirror_value)
         if not mirror.is_absolute():
-            mirror = (root / mirror) if c.get("miroir") else (Path.cwd() / mirror).resolve()
+            mirror = ((root / mirror) if c.get("miroir") else (Path.cwd() / mirror)).resolve()
     paths = Paths(root, _p("raw", "data/raw"), _p("processed", "data/processed"), _p("cartes", "maps"),
                   _p("portraits", "portraits"), mirror)
 
@@ -187,7 +187,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         fpath = None
         if fichier:
             fpath = Path(fichier)
-            fpath = fpath if fpath.is_absolute() else root / fpath
+            fpath = fpath if fpath.is_absolute() else (root / fpath).resolve()
         zones.append(Zone(str(z["code"]), str(z["libelle"]), iris, fpath, z.get("commune")))
 
     partenaires = []
@@ -197,7 +197,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
                         'chaque [[partenaires]] a id = "…" et fichier = "…"')
         p = dict(p)
         f = Path(p["fichier"])
-        p["fichier"] = f if f.is_absolute() else root / f
+        p["fichier"] = f if f.is_absolute() else (root / f).resolve()
         partenaires.append(p)
 
     return Config(territoire, millesimes, paths, tuple(zones), tuple(partenaires), data, path)

@@ -50,15 +50,17 @@ def write_gpkg(layers: dict[str, pd.DataFrame | gpd.GeoDataFrame], path: str | P
         tmp.unlink()
     try:
         for name, frame in layers.items():
+            # GeoPackage 1.2: readable without warning by older GDAL/QGIS (Debian 12's ogrinfo is GDAL 3.6)
+            opts = {} if tmp.exists() else {"dataset_options": {"VERSION": "1.2"}}
             if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
                 if frame.crs is None:
                     raise ObservatoireError(f"La couche {name} n'a pas de système de coordonnées.",
                                             fichier=str(path), correction="définissez crs=EPSG:2154")
                 pyogrio.write_dataframe(_prepare(frame), tmp, layer=name, driver="GPKG", append=tmp.exists(),
-                                        promote_to_multi=True)
+                                        promote_to_multi=True, **opts)
             else:
                 df = pd.DataFrame(frame)
-                pyogrio.write_dataframe(_prepare(df), tmp, layer=name, driver="GPKG", append=tmp.exists())
+                pyogrio.write_dataframe(_prepare(df), tmp, layer=name, driver="GPKG", append=tmp.exists(), **opts)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
