@@ -87,7 +87,8 @@ def cmd_portraits(args) -> int:
     cfg = _config(args)
     pdf = cfg.section("portraits").get("pdf", True) and not getattr(args, "sans_pdf", False)
     t0 = _step("Portraits de quartier")
-    paths = build_portraits(cfg, pdf=pdf)
+    paths = build_portraits(cfg, pdf=pdf, quartiers=getattr(args, "quartier", None) or None,
+                            geographie=getattr(args, "geographie", "2024"))
     _done(t0, f"{len(paths)} fichier(s) dans {cfg.paths.portraits}")
     return 0
 
@@ -146,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("maps", parents=[common], help="écrire les cartes HTML").set_defaults(func=cmd_maps)
     s = sub.add_parser("portraits", parents=[common], help="écrire les portraits HTML et PDF")
     s.add_argument("--sans-pdf", action="store_true", help="ne pas produire les PDF")
+    s.add_argument("--quartier", action="append", metavar="CODE", help="seulement ce quartier (répétable)")
+    s.add_argument("--geographie", choices=["2024", "2015", "zones"], default="2024",
+                   help="quartiers 2024 (défaut), quartiers 2015 ou zones personnalisées")
     s.set_defaults(func=cmd_portraits)
     s = sub.add_parser("all", parents=[common], help="tout : fetch, build, maps, portraits")
     s.add_argument("--force", action="store_true", help="re-télécharger même les fichiers présents")
