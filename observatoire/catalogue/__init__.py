@@ -84,6 +84,24 @@ def _to_indicateur(entry: dict[str, Any], where: str) -> Indicateur:
                           correction="voir les champs obligatoires en tête du fichier") from e
 
 
+def load_sources(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    """The ``sources`` block of the catalogue: ``{source_id: {"libelle", "variables", …}}``."""
+    p = Path(path) if path else CATALOGUE_FILE
+    raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    return dict(raw.get("sources", {}) or {}) if isinstance(raw, dict) else {}
+
+
+def alias_map(catalogue: dict[str, "Indicateur"]) -> dict[str, str]:
+    """``{id or alias: catalogue id}`` (aliases come from the optional ``alias`` field)."""
+    out: dict[str, str] = {}
+    for ind in catalogue.values():
+        out[ind.id] = ind.id
+        alias = ind.extra.get("alias", []) or []
+        for a in ([alias] if isinstance(alias, str) else alias):
+            out.setdefault(str(a), ind.id)
+    return out
+
+
 def load_catalogue(path: str | Path | None = None, validate: bool = True) -> dict[str, Indicateur]:
     """Load the catalogue (ordered as in the file) and validate it.
 
@@ -98,9 +116,10 @@ def load_catalogue(path: str | Path | None = None, validate: bool = True) -> dic
         raise ConfigError(f"Le catalogue n'est pas un YAML valide : {e}", fichier=str(p),
                           correction="corrigez la syntaxe YAML à la ligne indiquée") from e
     entries = raw.get("indicateurs", raw) if isinstance(raw, dict) else raw
+    sources = raw.get("sources") if isinstance(raw, dict) else None
     if validate:
         from .validate import validate_entries
-        validate_entries(entries, str(p))
+        validate_entries(entries, str(p), sources=sources)
     out: dict[str, Indicateur] = {}
     for e in entries:
         ind = _to_indicateur(e, str(p))

@@ -1,0 +1,165 @@
+"""CSV and XLSX exports of the tidy table, catalogue listing; no secret cell ever becomes a number."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from observatoire.catalogue import THEMES, load_catalogue
+from observatoire.exports import FEUILLE_A_LIRE, FEUILLES, catalogue_rows, write_csv, write_xlsx
+from observatoire.indicators import TIDY_COLUMNS, IndicatorInputs, compute_indicators
+from observatoire.sources.table import SourceTable
+
+CAT = load_catalogue()
+SUB = {k: CAT[k] for k in ("population", "taux_emploi_15_64", "revenu_median_mensuel")}
+
+
+def _tidy() -> pd.DataFrame:
+    return pd.DataFrame([
+        ["iris", "596060101", "Centre", "taux_emploi_15_64", 2022, 2024, 45.5, 91.0, 200.0, "ok", "producteur", None, "insee_rp_ic_act"],
+        ["iris", "596060102", "Gare", "taux_emploi_15_64", 2022, 2024, np.nan, np.nan, np.nan, "secret", "producteur", None, "insee_rp_ic_act"],
+        ["qpv2024", "QN05930M", "Dutemple", "taux_emploi_15_64", 2022, 2024, 38.25, 76.5, 200.0, "estime", "dasymetrique", "bonne", "insee_rp_ic_act"],
+        ["commune", "59606", "Valenciennes", "population", 2022, 2024, 42979.0, 42979.0, np.nan, "ok", "somme", None, "insee_rp_ic_pop"],
+        ["commune", "59606", "Valenciennes", "revenu_median_mensuel", 2021, 2021, np.nan, np.nan, np.nan, "nd", "producteur", None, "insee_filosofi_cc"],
+        ["qpv2024", "QN05930M", "Dutemple", "part_beneficiaires_cmuc", 2013, 2024, 21.95, np.nan, np.nan, "ok", "partenaire", None, "contrat_ville_cavm"],
+    ], columns=TIDY_COLUMNS)
+
+
+def test_csv_format(tmp_path):
+    p = write_csv(_tidy(), tmp_path / "out" / "indicateurs.csv")
+    raw = p.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")                       # UTF-8 BOM for Excel
+    text = raw.decode("utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0] == ";".join(TIDY_COLUMNS)
+    assert lines[1] == "iris;596060101;Centre;taux_emploi_15_64;2022;2024;45.5;91.0;200.0;ok;producteur;;insee_rp_ic_act"
+    # secret: empty cells, never 0
+    assert lines[2] == "iris;596060102;Gare;taux_emploi_15_64;2022;2024;;;;secret;producteur;;insee_rp_ic_act"
+    back = pd.read_csv(io.StringIO(text), sep=";", dtype={"code_territoire": str})
+    assert back["valeur"].iloc[2] == 38.25 and back["code_territoire"].iloc[0] == "596060101"
+    assert not list(tmp_path.joinpath("out").glob("*.tmp"))
+
+
+def test_csv_is_atomic(tmp_path, monkeypatch):
+    p = tmp_path / "indicateurs.csv"
+    p.write_text("ancien", encoding="utf-8")
+    bad = _tidy().drop(columns=["source"])           # a broken table: the write fails
+    with pytest.raises(KeyError):
+        write_csv(bad, p)
+    assert p.read_text(encoding="utf-8") == "ancien"   # previous file intact, no temp file left
+    assert [x.name for x in tmp_path.iterdir()] == ["indicateurs.csv"]
+
+
+def test_xlsx_layout(tmp_path):
+    p = write_xlsx(_tidy(), CAT, tmp_path / "indicateurs.xlsx", simulated=True,
+                   libelles={"part_beneficiaires_cmuc": "Part des bénéficiaires de la CMU-C"})
+    wb = openpyxl.load_workbook(p)
+    assert wb.sheetnames[0] == FEUILLE_A_LIRE
+    assert wb.sheetnames[1:1 + len(THEMES)] == [FEUILLES[t] for t in THEMES]
+    assert "Chiffres partenaires" in wb.sheetnames
+    ws = wb[FEUILLES["insertion"]]
+    values = [r for r in ws.iter_rows(values_only=True)]
+    assert "données simulées" in values[0][0]
+    header_i = next(i for i, r in enumerate(values) if r[0] == "Type de territoire")
+    header = values[header_i]
+    assert header[:4] == ("Type de territoire", "Code", "Territoire", "Indicateur")
+    data = values[header_i + 1:]
+    iris = next(r for r in data if r[1] == "596060101")
+    assert iris[header.index("Valeur")] == 45.5
+    secret = next(r for r in data if r[1] == "596060102")
+    assert secret[header.index("Valeur")] is None and secret[header.index("Statut")] == "secret statistique"
+    # the source line sits under the table
+    last = [r for r in values if r[0]][-1][0]
+    assert last.startswith("Source : Insee, recensement de la population") and "simulées" in last
+    # definitions
+    alire = [r for r in wb[FEUILLE_A_LIRE].iter_rows(values_only=True)]
+    ids = {r[0] for r in alire}
+    assert set(CAT) <= ids
+    row = next(r for r in alire if r[0] == "taux_pauvrete")
+    assert row[4] == CAT["taux_pauvrete"].definition
+    partner = [r for r in wb["Chiffres partenaires"].iter_rows(values_only=True)]
+    assert any(r[1] == "QN05930M" and r[8] == 21.95 and r[3] == "Part des bénéficiaires de la CMU-C" for r in partner)
+
+
+def test_xlsx_real_data_has_no_simulated_mention(tmp_path):
+    p = write_xlsx(_tidy(), CAT, tmp_path / "i.xlsx", simulated=False)
+    wb = openpyxl.load_workbook(p)
+    for ws in wb.worksheets:
+        for r in ws.iter_rows(values_only=True):
+            assert not any(isinstance(v, str) and "simulé" in v for v in r if v != "donnée simulée")
+
+
+def test_catalogue_rows():
+    rows = catalogue_rows(CAT)
+    assert len(rows) == len(CAT)
+    assert rows[0]["theme"] == THEMES["demographie"]
+    r = next(r for r in rows if r["id"] == "taux_pauvrete")
+    assert r["unite"] == "%" and r["polarite"] == "valeur élevée = plus fragile"
+    assert r["source"] == "Insee, Filosofi"
+
+
+# hypothesis: random producer tables with random withheld cells → no number for any withheld cell in
+# the tidy table, the CSV or the XLSX
+_cells = st.lists(st.tuples(st.integers(1, 400), st.integers(401, 2000), st.floats(9000, 30000),
+                            st.sampled_from(["ok", "ok", "secret", "nd"])), min_size=1, max_size=6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(_cells)
+def test_no_secret_becomes_a_number(tmp_path, cells):
+    codes = [f"5960601{i:02d}" for i in range(len(cells))]
+    act = pd.DataFrame({"P_ACTOCC1564": [float(a) for a, *_ in cells], "P_POP1564": [float(b) for _, b, *_ in cells]},
+                       index=pd.Index(codes, name="code"))
+    filo = pd.DataFrame({"DISP_MED": [m for *_, m, _ in cells]}, index=act.index)
+    st_act = pd.DataFrame("ok", index=act.index, columns=act.columns, dtype=object)
+    st_filo = pd.DataFrame("ok", index=act.index, columns=filo.columns, dtype=object)
+    withheld = {}
+    for c, (*_, s) in zip(codes, cells):
+        if s != "ok":
+            st_act.loc[c, "P_ACTOCC1564"] = s
+            act.loc[c, "P_ACTOCC1564"] = np.nan
+            st_filo.loc[c, "DISP_MED"] = s
+            filo.loc[c, "DISP_MED"] = np.nan
+            withheld[c] = s
+    tables = [SourceTable("insee_rp_ic_act", "iris", 2022, 2024, act, st_act),
+              SourceTable("insee_filosofi_iris", "iris", 2021, 2023, filo, st_filo)]
+    cw = pd.DataFrame({"code_iris": codes, "code_zone": "QN05930M", "poids_surface": 0.5})
+    inp = IndicatorInputs(tables=tables, epci_siren="245901160", territory_communes={"59606"},
+                          qpv2024=pd.DataFrame({"code_qp": ["QN05930M"], "lib_qp": ["D"]}),
+                          crosswalks={"qpv2024": cw}, estimation_method="surface")
+    tidy = compute_indicators(inp, SUB)
+    bad = tidy[tidy.statut.isin(["secret", "nd"])]
+    assert bad[["valeur", "numerateur", "denominateur"]].isna().all().all()
+    for c, s in withheld.items():   # each withheld IRIS keeps its own statut for both indicators
+        for ind in ("taux_emploi_15_64", "revenu_median_mensuel"):
+            r = tidy[(tidy.code_territoire == c) & (tidy.indicateur == ind)].iloc[0]
+            assert r.statut == s
+    if withheld:                    # and every aggregate that includes it is withheld too
+        for kind in ("commune", "epci", "qpv2024", "ensemble_qpv_epci"):
+            r = tidy[(tidy.type_territoire == kind) & (tidy.indicateur == "taux_emploi_15_64")].iloc[0]
+            assert r.statut in ("secret", "nd") and math.isnan(r.valeur)
+    out = tmp_path / f"h{len(cells)}"
+    csv_path = write_csv(tidy, out / "i.csv")
+    with csv_path.open(encoding="utf-8-sig") as fh:
+        for row in csv.DictReader(fh, delimiter=";"):
+            if row["statut"] in ("secret", "nd"):
+                assert row["valeur"] == row["numerateur"] == row["denominateur"] == ""
+    xlsx = write_xlsx(tidy, SUB, out / "i.xlsx", simulated=False)
+    wb = openpyxl.load_workbook(xlsx)
+    for name in (FEUILLES["insertion"], FEUILLES["revenus"]):
+        vals = list(wb[name].iter_rows(values_only=True))
+        hi = next(i for i, r in enumerate(vals) if r[0] == "Type de territoire")
+        h = vals[hi]
+        for r in vals[hi + 1:]:
+            if r[h.index("Statut")] in ("secret statistique", "non disponible"):
+                assert r[h.index("Valeur")] is None and r[h.index("Numérateur")] is None \
+                    and r[h.index("Dénominateur")] is None
