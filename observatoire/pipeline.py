@@ -132,7 +132,7 @@ def build(config: Config) -> Path:
     """Run the build stage; returns the GeoPackage path. Nothing is written unless everything succeeds."""
     from . import exports, indicators
     from .catalogue import load_catalogue
-    from .sources.partner import read_partners
+    from .sources.partner import partner_labels, read_partners
     from .spatial.zones import load_zones
     from .store import write_gpkg
     from .territory import build_geographic_layers, resolve_territory
@@ -184,5 +184,9 @@ def build(config: Config) -> Path:
     config.paths.processed.mkdir(parents=True, exist_ok=True)
     # CSV and XLSX first (atomic each), the GeoPackage last: make keys on its timestamp.
     exports.write_csv(tidy, config.paths.indicateurs_csv)
-    exports.write_xlsx(tidy, catalogue, config.paths.indicateurs_xlsx, simulated=simulated)
+    libelles: dict[str, str] = {}
+    for spec in config.partenaires:
+        if Path(spec["fichier"]).exists():
+            libelles.update(partner_labels(spec, config, catalogue))
+    exports.write_xlsx(tidy, catalogue, config.paths.indicateurs_xlsx, simulated=simulated, libelles=libelles)
     return write_gpkg(layers, config.paths.gpkg)
