@@ -93,7 +93,10 @@ def load_inputs(gpkg: Path) -> dict:
         ind[c] = ind[c].astype("object").where(ind[c].notna(), "").astype(str)
     ind["valeur"] = pd.to_numeric(ind["valeur"], errors="coerce")
     ind["millesime"] = pd.to_numeric(ind["millesime"], errors="coerce").astype("Int64")
-    out["indicateurs"] = ind
+    # Partner figures (contract documents…) cover a few quartiers, other years and often the 2015
+    # perimeters: mapped with the producers' series they would make false comparisons. They are shown
+    # on the portraits, labelled with their source.
+    out["indicateurs"] = ind[ind["methode"] != "partenaire"].reset_index(drop=True)
     return out
 
 
@@ -665,6 +668,12 @@ def build_maps(config, catalogue: dict[str, Indicateur] | None = None) -> list[P
         entries["quartiers"].append((code, lib, path))
 
     index = _write(out_dir / "index.html", index_html(t, entries, out_dir))
+    # Maps of an earlier run (another territory, a removed indicator) would be sent out by mistake.
+    keep = {p.resolve() for p in written}
+    for sub in ("themes", "quartiers", "comparaison"):
+        for old in (out_dir / sub).glob("*.html"):
+            if old.resolve() not in keep:
+                old.unlink()
     return [index] + written
 
 
