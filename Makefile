@@ -26,7 +26,7 @@ CODE_CORE      := $(shell find observatoire -name '*.py' -not -path '*/maps/*' -
                   $(wildcard observatoire/catalogue/*.yaml)
 CODE_MAPS      := $(shell find observatoire/maps -type f -not -name '*.pyc')
 CODE_PORTRAITS := $(shell find observatoire/portraits -type f -not -name '*.pyc')
-CODE_DEMO      := $(shell find observatoire/demo -name '*.py') scripts/build_demo_mirror.py $(CONFIG) \
+CODE_DEMO      := $(shell find observatoire/demo -name '*.py') scripts/build_demo_mirror.py observatoire.toml \
                   $(wildcard $(SHARED)/data/valenciennes/*)
 MIRROR_OPT     := $(if $(MIRROR),--mirror $(MIRROR))
 

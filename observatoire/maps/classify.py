@@ -14,6 +14,7 @@ on all of France's IRIS (≈ 50 000 values) without numba.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -165,7 +166,9 @@ def compute_breaks(values, methode: str = "quantiles", k: int = 5, bornes=None) 
     if np.unique(v).size <= 1:
         return np.array([])
     if methode == "quantiles":
-        bins = mapclassify.Quantiles(v, k=min(k, np.unique(v).size)).bins
+        with warnings.catch_warnings():  # ties: mapclassify lowers k itself and says so; the legend shows it
+            warnings.simplefilter("ignore", UserWarning)
+            bins = mapclassify.Quantiles(v, k=min(k, np.unique(v).size)).bins
     elif methode == "intervalles_egaux":
         bins = mapclassify.EqualInterval(v, k=k).bins
     else:
