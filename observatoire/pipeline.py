@@ -39,23 +39,21 @@ def _is_stat_source(source_id: str) -> bool:
 def commune_parts(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Commune parts of the quartiers that span several member communes.
 
-    Returns a GeoDataFrame ``code_zone`` (``<code_qp>_<insee_com>``), ``code_qp``, ``insee_com``,
-    ``libelle`` and the geometry of the quartier ∩ commune. Quartiers lying in one member commune get
-    no part (their figures are the quartier's).
+    Pieces come from :func:`observatoire.spatial.crosswalk.quartier_commune_parts`; only communes the
+    official ``insee_com`` list names are kept (the rest are slivers of generalised outlines), and
+    quartiers lying in one member commune get no part (their figures are the quartier's). Returns
+    ``code_zone`` (``<code_qp>_<insee_com>``), ``code_qp``, ``insee_com``, ``libelle``, geometry.
     """
-    q = qpv[["code_qp", "lib_qp", "geometry"]]
-    c = communes[["code_insee", "nom", "geometry"]]
-    pieces = gpd.overlay(q, c, how="intersection", keep_geom_type=True)
-    if pieces.empty:
-        return gpd.GeoDataFrame({"code_zone": [], "code_qp": [], "insee_com": [], "libelle": []},
-                                geometry=[], crs=qpv.crs)
-    pieces["surface"] = pieces.area
-    pieces = pieces[pieces["surface"] > 100.0]  # m²: digitising slivers along commune borders
-    n = pieces.groupby("code_qp")["code_insee"].transform("nunique")
-    pieces = pieces[n > 1].copy()
-    pieces["code_zone"] = pieces["code_qp"] + "_" + pieces["code_insee"]
-    pieces["libelle"] = pieces["lib_qp"] + " (partie " + pieces["nom"] + ")"
-    pieces = pieces.rename(columns={"code_insee": "insee_com"})
+    from .sources.anct import split_list
+    from .spatial.crosswalk import quartier_commune_parts
+
+    pieces = quartier_commune_parts(qpv[["code_qp", "geometry"]], communes[["code_insee", "geometry"]])
+    listed = {(q, c) for q, codes in zip(qpv["code_qp"], qpv["insee_com"]) for c in split_list(codes)}
+    pieces = pieces[[(q, c) in listed for q, c in zip(pieces["code_qp"], pieces["insee_com"])]]
+    pieces = pieces[pieces.groupby("code_qp")["insee_com"].transform("nunique") > 1]
+    lib = dict(zip(qpv["code_qp"], qpv["lib_qp"]))
+    nom = dict(zip(communes["code_insee"], communes["nom"]))
+    pieces = pieces.assign(libelle=[f"{lib[q]} (partie {nom[c]})" for q, c in zip(pieces["code_qp"], pieces["insee_com"])])
     return gpd.GeoDataFrame(pieces[["code_zone", "code_qp", "insee_com", "libelle", "geometry"]],
                             geometry="geometry", crs=qpv.crs).reset_index(drop=True)
 
