@@ -132,7 +132,10 @@ def test_banner_on_every_simulated_sheet(projet):
 def test_no_banner_when_nothing_is_simulated(tmp_path):
     cfg = load_config(build_project(tmp_path, simule=False, notes=False))
     paths = build_portraits(cfg, pdf=False, quartiers=["QN05920M", "QN05930M"])
-    assert [p.name for p in paths] == ["QN05920M.html", "QN05930M.html", "index.html"]
+    # a partial rebuild (--quartier) leaves the index of the full run alone
+    assert [p.name for p in paths] == ["QN05920M.html", "QN05930M.html"]
+    paths.append(build_portraits(cfg, pdf=False)[-1])
+    assert paths[-1].name == "index.html"
     for p in paths:
         txt = p.read_text(encoding="utf-8").lower()
         assert "simulé" not in txt and "données simulées" not in txt and "sim.</sup>" not in txt
@@ -215,7 +218,7 @@ def test_html_written_and_clear_error_without_chromium(tmp_path, monkeypatch):
     cfg = load_config(build_project(tmp_path, simule=True, notes=False))
     monkeypatch.setattr(pdf_mod, "chromium_path", lambda: None)
     with pytest.raises(pdf_mod.ChromiumAbsentError, match="apt-get install chromium"):
-        build_portraits(cfg, pdf=True, quartiers=["QN05920M"])
+        build_portraits(cfg, pdf=True)
     assert (cfg.paths.portraits / "QN05920M.html").exists() and (cfg.paths.portraits / "index.html").exists()
     assert not (cfg.paths.portraits / "QN05920M.pdf").exists()
     assert not list(cfg.paths.portraits.glob(".*tmp"))

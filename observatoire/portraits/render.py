@@ -658,10 +658,11 @@ def build_portraits(config, pdf: bool = True, quartiers=None, geographie: str = 
         entries.append({"code": code, "nom": ctx["nom"], "type": ctx["type"],
                         "communes": ", ".join(c["nom"] for c in ctx["communes"]), "population": pop,
                         "annee_population": ctx["population"]["annee"] if ctx["population"] else ""})
-    index = out_dir / "index.html"
-    write_atomic(index, render_index(entries, simule=bool(inp.simulated), fichiers_simules=inp.simulated,
-                                     nom_epci=inp.nom_epci, pdf=pdf))
-    written.append(index)
+    if not quartiers:  # a partial rebuild (--quartier) keeps the index of the full run
+        index = out_dir / "index.html"
+        write_atomic(index, render_index(entries, simule=bool(inp.simulated), fichiers_simules=inp.simulated,
+                                         nom_epci=inp.nom_epci, pdf=pdf))
+        written.append(index)
     if pdf:
         from .pdf import print_pdfs
         written.extend(print_pdfs([p for p in written if p.name != "index.html"]))
