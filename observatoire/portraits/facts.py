@@ -8,7 +8,9 @@ from the tidy indicator table by the following documented rules, applied indicat
    value, its ``statut`` is neither ``secret`` nor ``nd``, it is not a partner figure
    (``methode = partenaire``, shown in its own block instead) and it is not an estimate of quality
    ``faible`` (``methode`` in ``surface``, ``dasymetrique``, ``transposition_2015_2024`` with
-   ``qualite = faible``). Counts (``type = effectif``, e.g. population) are never compared.
+   ``qualite = faible``). Counts (``type = effectif``, e.g. population) are never compared, and a
+   producer value (median, quartile) is never quoted from an estimate: such a value carried from
+   other perimeters is only an approximation.
    Every figure a sentence quotes (the quartier's value, its earlier value, the reference) must be
    eligible; an indicator whose reference is not eligible yields no fact.
 2. **Year.** The latest year ``t`` of ``Q``'s figures for the indicator; when that figure is not
@@ -125,6 +127,9 @@ def indicator_fact(table: pd.DataFrame, ind: Indicateur, code: str, *, type_terr
     if rows.empty:
         return None
     ok = eligible_mask(rows)
+    if ind.type == "valeur_producteur":
+        # a median or quartile carried from other perimeters is an approximation, not a figure to quote
+        ok &= ~_txt(rows["methode"]).isin(METHODES_ESTIMATION)
     years_all = pd.to_numeric(rows.loc[(rows["type_territoire"] == type_territoire)
                                        & (rows["code_territoire"].astype(str) == code)
                                        & (_txt(rows["methode"]) != "partenaire"), "millesime"], errors="coerce")

@@ -241,8 +241,14 @@ def value_cell(row, ind: Indicateur, marque_simule: bool = True) -> dict[str, An
     if _is_estimate(row) or statut == "estime":
         q = str(row.qualite) or "non évaluée"
         meth = METHODES_LIBELLES.get(str(row.methode), str(row.methode) or "méthode non précisée")
-        marques.append({"code": "e", "titre": f"estimé (méthode : {meth}, qualité : {q})",
-                        "texte": f"estimé ({meth}), qualité {q}"})
+        if ind.type == "valeur_producteur":
+            # medians and quartiles do not add up: a value carried from other perimeters is a rough guide
+            marques.append({"code": "e", "titre": f"approximation ({meth}) : moyenne pondérée des valeurs "
+                            "publiées sur d'autres périmètres, pas une médiane ou un quartile du quartier",
+                            "texte": f"approximation ({meth}), à lire avec prudence"})
+        else:
+            marques.append({"code": "e", "titre": f"estimé (méthode : {meth}, qualité : {q})",
+                            "texte": f"estimé ({meth}), qualité {q}"})
     if statut == "simule" and marque_simule:
         marques.append({"code": "sim", "titre": "valeur simulée", "texte": ""})
     return {"texte": fr.format_valeur(row.valeur, ind.unite, ind.decimales), "marques": marques,
