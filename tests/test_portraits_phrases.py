@@ -96,3 +96,14 @@ def test_elision_and_epci_short_name():
     assert nom_court_epci("CA Valenciennes Métropole") == "Valenciennes Métropole"
     assert nom_court_epci("Communauté d'agglomération de la Porte du Hainaut") == "Porte du Hainaut"
     assert nom_court_epci("Métropole Européenne de Lille") == "Métropole Européenne de Lille"
+
+
+def test_rank_among_usable_figures_says_so():
+    ind = _ind(libelle="Taux de chômage des 15-64 ans", polarite=1)
+    # ranked first of the 6 quartiers whose estimate is usable, out of 15 with a figure that year
+    f = _fact(valeur=23.4, millesime=2022, reference=18.9, rang=1, n_pairs=6, n_quartiers=15)
+    assert phrase(f, ind).endswith(f"{NNBSP}; c'est le niveau le plus élevé des 6 quartiers prioritaires "
+                                   "dont le chiffre est fiable.")
+    # all 15 usable: no qualifier
+    f = _fact(valeur=23.4, millesime=2022, reference=18.9, rang=15, n_pairs=15, n_quartiers=15)
+    assert phrase(f, ind).endswith(f"{NNBSP}; c'est le niveau le plus bas des 15 quartiers prioritaires.")

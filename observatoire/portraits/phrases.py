@@ -133,10 +133,12 @@ def phrase(fact: Fact, ind: Indicateur) -> str:
     if evol:
         s += f" ({evol} depuis {fact.millesime_precedent})"
     if fact.rang is not None and fact.n_pairs and fact.n_pairs >= 3:
+        # ranked among the quartiers whose figure is usable: say so when some were left out
+        fiables = " dont le chiffre est fiable" if (fact.n_quartiers or 0) > fact.n_pairs else ""
         if fact.rang == 1:
-            s += f"{fr.NNBSP}; c'est le niveau le plus élevé des {fact.n_pairs} quartiers prioritaires"
+            s += f"{fr.NNBSP}; c'est le niveau le plus élevé des {fact.n_pairs} quartiers prioritaires{fiables}"
         elif fact.rang == fact.n_pairs:
-            s += f"{fr.NNBSP}; c'est le niveau le plus bas des {fact.n_pairs} quartiers prioritaires"
+            s += f"{fr.NNBSP}; c'est le niveau le plus bas des {fact.n_pairs} quartiers prioritaires{fiables}"
     return _capitalise(s) + "."
 
 
