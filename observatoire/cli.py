@@ -28,7 +28,8 @@ from .errors import ObservatoireError
 from .fr import format_nombre
 
 console = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+# piped or redirected output (files, CI logs) gets wide tables rather than 80-column wrapping
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
 def _config(args):
@@ -106,11 +107,16 @@ def cmd_sources(args) -> int:
 
     cfg = _config(args)
     rows = status_rows(cfg)
+    for spec in cfg.partenaires:  # analysts' tables declared in [[partenaires]]
+        present = Path(spec["fichier"]).exists()
+        rows.append({"id": spec["id"], "producteur": "partenaire", "titre": spec.get("libelle", spec["fichier"]),
+                     "millesime": "", "present": "oui" if present else "non", "nature": "réel" if present else "—",
+                     "statut_format": spec.get("preset", "table partenaire")})
     table = Table(title="Sources officielles", show_lines=False)
     cols = ["id", "producteur", "titre", "millesime", "present", "nature", "statut_format"]
     heads = ["Source", "Producteur", "Titre", "Millésime", "Présent", "Réel / simulé", "Format"]
     for h in heads:
-        table.add_column(h, overflow="fold")
+        table.add_column(h, overflow="fold", no_wrap=h in ("Source", "Millésime", "Présent"))
     for r in rows:
         table.add_row(*[escape(str(r.get(c, ""))) for c in cols])
     out.print(table)
