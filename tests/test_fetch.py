@@ -304,3 +304,21 @@ def test_gzip_encoded_answer_is_stored_decoded(setup, server):
     assert p.read_bytes() == server.files["/communes_59.geojson"]
     assert manifest_entries(cfg)["communes/communes_59.geojson"]["sha256"] == \
         hashlib.sha256(server.files["/communes_59.geojson"]).hexdigest()
+
+
+def test_demo_files_are_replaced_by_a_real_fetch(setup, server, tmp_path):
+    """After « make demo », fetching without a mirror downloads the official files again: a simulated
+    file, or a real but reduced demo extract (``demo: true``), never stands for the official one."""
+    cfg, session = setup
+    m = _mirror(tmp_path, server)
+    entries = json.loads((m / "manifest.json").read_text(encoding="utf-8"))["fichiers"]
+    entries["stat/stat_2017.csv"] = {"source": "stat", "simule": False, "demo": True}
+    (m / "manifest.json").write_text(json.dumps({"fichiers": entries}), encoding="utf-8")
+    fetch(cfg.with_mirror(m))
+    server.log.clear()
+    fetch(cfg, backoff=0, session=session)
+    # 2022 was simulated, 2017 a demo extract: both downloaded again; the other mirror files were real
+    assert sorted(p for p in server.log if p.startswith("/stat")) == ["/stat_2017.csv", "/stat_2022.csv"]
+    e = manifest_entries(cfg)
+    assert e["stat/stat_2022.csv"]["simule"] is False and e["stat/stat_2022.csv"]["origine"] == "telechargement"
+    assert "demo" not in e["stat/stat_2017.csv"]

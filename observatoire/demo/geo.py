@@ -445,7 +445,9 @@ def build_geo(dest: Path, shared_dir: Path | None, seed: int = 2024,
     def add_file(relpath: str, simule: bool, note: str = "", url: str = "") -> None:
         p = dest / relpath
         e = {"source": relpath.split("/", 1)[0], "url": url, "taille": p.stat().st_size, "sha256": _sha(p),
-             "simule": bool(simule), "origine": "miroir", "date": built_at}
+             "simule": bool(simule), "origine": "miroir", "date": built_at,
+             # demo files, even real ones, are reduced extracts (one territory): a real fetch replaces them
+             "demo": True}
         if note:
             e["note"] = note
         entries[relpath] = e

@@ -351,6 +351,8 @@ def fetch(config, only=None, force: bool = False, *, retries: int = 3, backoff: 
                                      "date": _now()}
                     if m_entry.get("note"):
                         manifest[rel]["note"] = m_entry["note"]
+                    if m_entry.get("demo"):
+                        manifest[rel]["demo"] = True
                     write_manifest(manifest_path, manifest)
                     present.append(dest)
                     counts["copies"] += 1
@@ -364,8 +366,9 @@ def fetch(config, only=None, force: bool = False, *, retries: int = 3, backoff: 
                         write_manifest(manifest_path, manifest)
                         present.append(dest)
                         continue
-                    # a simulated file (left by « make demo ») never stands for the real one
-                    if _is_current(dest, entry) and not entry.get("simule", False):
+                    # a file left by « make demo » (simulated, or a real but reduced extract) never
+                    # stands for the official one
+                    if _is_current(dest, entry) and not entry.get("simule", False) and not entry.get("demo"):
                         present.append(dest)
                         counts["a_jour"] += 1
                         continue
