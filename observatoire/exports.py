@@ -17,18 +17,15 @@ never leaves a half-written file.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .catalogue import THEMES, Indicateur
+from .store import atomic_path
+from .tidy import METHODES_ESTIMATION, METHODES_LIBELLES, TIDY_COLUMNS
 
-TIDY_COLUMNS = ["type_territoire", "code_territoire", "libelle_territoire", "indicateur", "millesime",
-                "millesime_geographie", "valeur", "numerateur", "denominateur", "statut", "methode",
-                "qualite", "source"]
 
 ENTETES = {
     "type_territoire": "Type de territoire", "code_territoire": "Code", "libelle_territoire": "Territoire",
@@ -49,11 +46,8 @@ LIBELLES_TYPE = {
 LIBELLES_STATUT = {"ok": "", "secret": "secret statistique", "nd": "non disponible",
                    "simule": "donnée simulée", "estime": "estimation"}
 
-LIBELLES_METHODE = {"producteur": "chiffre du producteur", "somme": "somme des parties",
-                    "surface": "estimation (pondération par la surface)",
-                    "dasymetrique": "estimation (pondération par la population carroyée)",
-                    "transposition_2015_2024": "transposition des quartiers 2015",
-                    "partenaire": "chiffre publié par un partenaire"}
+LIBELLES_METHODE = {k: (f"estimation ({v})" if k in METHODES_ESTIMATION else v)
+                    for k, v in METHODES_LIBELLES.items()}
 
 #: Sheet names (Excel: 31 characters at most); the full theme label is the sheet's title.
 FEUILLES = {"demographie": "Population et ménages", "revenus": "Revenus et pauvreté",
@@ -63,14 +57,6 @@ FEUILLES = {"demographie": "Population et ménages", "revenus": "Revenus et pauv
 
 FEUILLE_PARTENAIRES = "Chiffres partenaires"
 FEUILLE_A_LIRE = "À lire"
-
-
-def _atomic_target(path: Path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    os.close(fd)
-    return path, Path(tmp)
 
 
 def _blank_withheld(tidy: pd.DataFrame) -> pd.DataFrame:
@@ -87,16 +73,11 @@ def write_csv(tidy: pd.DataFrame, path: str | Path) -> Path:
 
     Missing numbers (withheld or not applicable) are empty cells.
     """
-    path, tmp = _atomic_target(Path(path))
-    try:
+    with atomic_path(path) as tmp:
         t = _blank_withheld(tidy)[TIDY_COLUMNS]
         t.to_csv(tmp, sep=";", index=False, encoding="utf-8-sig", decimal=".", na_rep="",
                  lineterminator="\n")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return Path(path)
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
@@ -220,8 +201,7 @@ def write_xlsx(tidy: pd.DataFrame, catalogue: dict[str, Indicateur], path: str |
                  _i=t["indicateur"].map({k: i for i, k in enumerate(catalogue)}).fillna(10_000))
     t = t.sort_values(["_i", "_o", "code_territoire", "millesime", "source"], kind="stable")
     in_cat = t["indicateur"].isin(list(catalogue))
-    path, tmp = _atomic_target(Path(path))
-    try:
+    with atomic_path(path) as tmp:
         ws = wb.create_sheet(_sheet_name(FEUILLE_A_LIRE, used))
         ws.column_dimensions["A"].width = 34
         ws.column_dimensions["B"].width = 48
@@ -266,11 +246,7 @@ def write_xlsx(tidy: pd.DataFrame, catalogue: dict[str, Indicateur], path: str |
             table(ws, others, "Source : tables partenaires déclarées dans la configuration ("
                   + ", ".join(sorted(set(others["source"]))) + ")")
         wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return Path(path)
 
 
 def catalogue_rows(catalogue: dict[str, Indicateur]) -> list[dict]:

@@ -54,18 +54,13 @@ import pandas as pd
 from .catalogue import Indicateur, load_catalogue
 from .catalogue.validate import alternatives, evaluate, expression_variables
 from .sources.table import SourceTable
+from .tidy import CODE_FRANCE, METHODES_ESTIMATION, STATUT_RANG, TIDY_COLUMNS  # noqa: F401 (re-exported)
 
-TIDY_COLUMNS = ["type_territoire", "code_territoire", "libelle_territoire", "indicateur", "millesime",
-                "millesime_geographie", "valeur", "numerateur", "denominateur", "statut", "methode",
-                "qualite", "source"]
 
 TYPES_TERRITOIRE = ("iris", "qpv2024", "qpv2015", "partie_qpv2024", "zone", "commune", "epci",
                     "ensemble_qpv_epci", "ensemble_qpv_departement", "departement", "france")
 
 #: Statut priority (lower rank wins when several apply).
-STATUT_RANG = {"secret": 0, "nd": 1, "simule": 2, "estime": 3, "ok": 4}
-METHODES_ESTIMATION = ("surface", "dasymetrique", "transposition_2015_2024")
-CODE_FRANCE = "FRM"
 LIBELLE_FRANCE = "France métropolitaine"
 
 #: Sources whose editions follow INSEE's rule « do not compare census editions less than 5 years

@@ -7,7 +7,9 @@ never sees a half-written store. Frames without geometry become attribute tables
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -112,3 +114,33 @@ def simulated_inputs(path: str | Path) -> list[str]:
     t = pyogrio.read_dataframe(path, layer="sources", columns=["fichier", "simule"], read_geometry=False)
     sim = t["simule"].astype(str).str.lower().isin(["true", "1"])
     return sorted(t.loc[sim, "fichier"].astype(str).tolist())
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path beside ``path``; on success it replaces ``path``, on error it is removed.
+
+    Every output of the observatory goes through this, so an interrupted run never leaves a file that
+    looks complete.
+
+    >>> with atomic_path("out.csv") as tmp:      # doctest: +SKIP
+    ...     frame.to_csv(tmp)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)

@@ -21,8 +21,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +35,9 @@ from jinja2 import Template
 from .. import fr
 from ..catalogue import THEMES, Indicateur, load_catalogue
 from ..errors import ObservatoireError
+from ..store import simulated_inputs, write_text_atomic
+from ..tidy import METHODES_ESTIMATION as _ESTIMATIONS
+from ..tidy import METHODES_LIBELLES
 from . import assets, style
 from .classify import METHODES, Classes, _check_bornes, fixed_bins
 
@@ -50,9 +51,7 @@ SLIVER_WIDTH_M = 1.0               # gaps narrower than this between coverage po
 BUDGET_TERRITOIRE = 3_000_000      # bytes, territory maps (themes, comparisons)
 BUDGET_QUARTIER = 1_000_000        # bytes, quartier maps
 
-METHODES_ESTIMATION = {"surface": "pondération par la surface",
-                       "dasymetrique": "pondération dasymétrique",
-                       "transposition_2015_2024": "transposition des périmètres 2015 vers 2024"}
+METHODES_ESTIMATION = {m: METHODES_LIBELLES[m] for m in _ESTIMATIONS}
 ECHELLES = {"iris": "IRIS", "qpv2024": "quartiers prioritaires 2024"}
 
 
@@ -98,29 +97,6 @@ def load_inputs(gpkg: Path) -> dict:
     # on the portraits, labelled with their source.
     out["indicateurs"] = ind[ind["methode"] != "partenaire"].reset_index(drop=True)
     return out
-
-
-def simulated_inputs(gpkg: Path) -> list[str]:
-    """Simulated source files recorded in the ``sources`` layer (``observatoire.store`` when present)."""
-    try:
-        from ..store import simulated_inputs as _store_simulated  # helper F's module
-    except ImportError:
-        _store_simulated = None
-    if _store_simulated is not None:
-        return list(_store_simulated(gpkg))
-    import pyogrio
-    if "sources" not in {str(n) for n, _ in pyogrio.list_layers(gpkg)}:
-        return []
-    src = pd.DataFrame(gpd.read_file(gpkg, layer="sources"))
-    if "simule" not in src:
-        return []
-    flag = src["simule"].map(lambda v: str(v).strip().lower() in ("1", "true", "vrai", "oui"))
-    col = "fichier" if "fichier" in src else "source"
-    return [str(x) for x in src.loc[flag, col]]
-
-
-# --------------------------------------------------------------------------------------------
-# display geometries
 
 
 def simplify_display(geoms: gpd.GeoSeries, tolerance_m: float, coverage: bool = False) -> gpd.GeoSeries:
@@ -399,17 +375,7 @@ def render_page(page_title: str, maps_cfg: list[dict], geo: dict, fond: str) -> 
 
 
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
+    return write_text_atomic(path, text)
 
 def _bounds(gdf: gpd.GeoDataFrame) -> list[list[float]]:
     w, s, e, n = gdf.to_crs(WGS84).total_bounds

@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalogue import Indicateur
+from ..tidy import METHODES_ESTIMATION
 
 SEUIL = 1.0
 MIN_FAITS = 5
@@ -56,7 +57,6 @@ MAX_PAR_THEME = 3
 MIN_PAIRS = 3
 
 STATUTS_EXCLUS = frozenset({"secret", "nd"})
-METHODES_ESTIMATION = frozenset({"surface", "dasymetrique", "transposition_2015_2024"})
 TYPES_COMPARABLES = frozenset({"ratio", "valeur_producteur"})
 
 

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,8 @@ from markupsafe import Markup, escape
 from .. import fr
 from ..catalogue import THEMES, Indicateur, load_catalogue
 from ..errors import ObservatoireError
+from ..store import simulated_inputs, write_text_atomic
+from ..tidy import METHODES_LIBELLES
 from . import svg
 from .facts import METHODES_ESTIMATION, select_facts
 from .phrases import elide, nom_court_epci, phrase, slug
@@ -61,9 +61,6 @@ REFERENCES = [  # (type_territoire, column heading)
 SECTIONS_NOTES = {"atouts": "Atouts", "points_de_vigilance": "Points de vigilance",
                   "enjeux_retenus": "Enjeux retenus"}
 
-METHODES_LIBELLES = {"surface": "pondération par la surface", "dasymetrique": "méthode dasymétrique",
-                     "transposition_2015_2024": "transposition 2015-2024", "somme": "somme des parties",
-                     "producteur": "chiffre du producteur"}
 
 TEXT_COLUMNS = ["type_territoire", "code_territoire", "libelle_territoire", "indicateur", "statut", "methode",
                 "qualite", "source"]
@@ -90,22 +87,6 @@ def read_indicateurs(csv_path: Path, gpkg: Path | None = None) -> pd.DataFrame:
     df["millesime"] = pd.to_numeric(df["millesime"], errors="coerce").astype("Int64")
     df["valeur"] = pd.to_numeric(df["valeur"], errors="coerce").astype(float)
     return df
-
-
-def _simulated_inputs(gpkg: Path) -> list[str]:
-    """Simulated source files recorded in the GeoPackage (``observatoire.store`` when available)."""
-    try:
-        from ..store import simulated_inputs  # type: ignore[attr-defined]
-    except ImportError:
-        simulated_inputs = None
-    if simulated_inputs is not None:
-        return list(simulated_inputs(gpkg))
-    import pyogrio
-    if "sources" not in {name for name, _ in pyogrio.list_layers(gpkg)}:
-        return []
-    src = pyogrio.read_dataframe(gpkg, layer="sources", read_geometry=False)
-    flag = src["simule"].astype(str).str.lower().isin(["true", "1", "oui", "yes"])
-    return [f"{s}/{f}" for s, f in zip(src.loc[flag, "source"], src.loc[flag, "fichier"])]
 
 
 def _layer(gpkg: Path, name: str):
@@ -193,7 +174,7 @@ def load_inputs(config, catalogue: dict[str, Indicateur] | None = None) -> Input
         else:
             catalogue = load_catalogue()
     layers = {n: _layer(gpkg, n) for n in ("communes", "epci", "qpv_2024", "qpv_2015", "zones", "qpv_communes")}
-    simulated = _simulated_inputs(gpkg)
+    simulated = simulated_inputs(gpkg)
     if (table["statut"] == "simule").any() and not simulated:
         simulated = ["tableau des indicateurs (statut « simule »)"]
     epci = layers.get("epci")
@@ -596,20 +577,6 @@ def _css() -> str:
     return (TEMPLATES / "portrait.css").read_text(encoding="utf-8")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file then rename (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def render_sheet(ctx: dict[str, Any]) -> str:
     """HTML of one sheet."""
     return _env().get_template("portrait.html.j2").render(css=Markup(_css()), **ctx)
@@ -658,7 +625,7 @@ def build_portraits(config, pdf: bool = True, quartiers=None, geographie: str = 
     for code in codes:
         ctx = sheet_context(inp, code, geographie)
         path = out_dir / f"{code}.html"
-        write_atomic(path, render_sheet(ctx))
+        write_text_atomic(path, render_sheet(ctx))
         written.append(path)
         pop = ctx["population"]["cellule"]["texte"] if ctx["population"] else ""
         entries.append({"code": code, "nom": ctx["nom"], "type": ctx["type"],
@@ -666,7 +633,7 @@ def build_portraits(config, pdf: bool = True, quartiers=None, geographie: str = 
                         "annee_population": ctx["population"]["annee"] if ctx["population"] else ""})
     if not quartiers:  # a partial rebuild (--quartier) keeps the index of the full run
         index = out_dir / "index.html"
-        write_atomic(index, render_index(entries, simule=bool(inp.simulated), fichiers_simules=inp.simulated,
+        write_text_atomic(index, render_index(entries, simule=bool(inp.simulated), fichiers_simules=inp.simulated,
                                          nom_epci=inp.nom_epci, pdf=pdf))
         written.append(index)
     if pdf:

@@ -55,10 +55,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, FormatError, SourceMissingError
+from ..tidy import TIDY_COLUMNS
 
-TIDY_COLUMNS = ["type_territoire", "code_territoire", "libelle_territoire", "indicateur", "millesime",
-                "millesime_geographie", "valeur", "numerateur", "denominateur", "statut", "methode",
-                "qualite", "source"]
 
 TYPES_PARTENAIRE = ("iris", "commune", "qpv2015", "qpv2024", "partie_qpv2024", "zone", "epci",
                     "ensemble_qpv_epci", "ensemble_qpv_departement", "departement", "france")
