@@ -157,11 +157,15 @@ def write_xlsx(tidy: pd.DataFrame, catalogue: dict[str, Indicateur], path: str |
             c.alignment = Alignment(wrap_text=True, vertical="top")
         return c
 
-    def title_area(ws, title: str):
+    has_partners = bool((t["methode"] == "partenaire").any())
+
+    def title_area(ws, title: str, simule: bool = simulated):
         ws.append([styled(ws, title, title_font)])
-        if simulated:
+        if simule:
             ws.append([styled(ws, "Données simulées : ces chiffres servent de démonstration et ne décrivent "
-                                  "pas le territoire réel.", warn_font)])
+                                  "pas le territoire réel"
+                                  + (" (sauf les chiffres publiés par un partenaire, qui sont réels)."
+                                     if has_partners else "."), warn_font)])
         ws.append([styled(ws, "Valeur vide : secret statistique ou donnée non disponible (voir la colonne "
                               "Statut) ; « estimation » : chiffre calculé à partir des IRIS ou des quartiers "
                               "2015, avec sa qualité ; pourcentages en points de pourcentage (0 à 100).")])
@@ -242,7 +246,8 @@ def write_xlsx(tidy: pd.DataFrame, catalogue: dict[str, Indicateur], path: str |
         others = t[~in_cat]
         if len(others):
             ws = wb.create_sheet(_sheet_name(FEUILLE_PARTENAIRES, used))
-            title_area(ws, f"Chiffres des partenaires hors catalogue{' — données simulées' if simulated else ''}")
+            # partner tables are the analysts' real files: never labelled simulated
+            title_area(ws, "Chiffres des partenaires hors catalogue", simule=False)
             table(ws, others, "Source : tables partenaires déclarées dans la configuration ("
                   + ", ".join(sorted(set(others["source"]))) + ")")
         wb.save(tmp)

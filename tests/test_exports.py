@@ -163,3 +163,15 @@ def test_no_secret_becomes_a_number(tmp_path, cells):
             if r[h.index("Statut")] in ("secret statistique", "non disponible"):
                 assert r[h.index("Valeur")] is None and r[h.index("Numérateur")] is None \
                     and r[h.index("Dénominateur")] is None
+
+
+def test_partner_figures_are_never_labelled_simulated(tmp_path):
+    """A simulated workbook still holds the partners' real figures: their sheet says nothing of
+    simulation, and the theme sheets' banner makes the exception explicit."""
+    p = write_xlsx(_tidy(), CAT, tmp_path / "i.xlsx", simulated=True)
+    wb = openpyxl.load_workbook(p, read_only=True)
+    partner = [v for r in wb["Chiffres partenaires"].iter_rows(values_only=True) for v in r if isinstance(v, str)]
+    assert partner[0] == "Chiffres des partenaires hors catalogue"
+    assert not any("simulé" in v.lower() for v in partner)
+    banner = next(wb[FEUILLES["insertion"]].iter_rows(values_only=True, min_row=2, max_row=2))[0]
+    assert banner.startswith("Données simulées") and "partenaire, qui sont réels" in banner
