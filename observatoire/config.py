@@ -91,6 +91,17 @@ class Config:
     def millesime(self, key: str, default: Any = None) -> Any:
         return self.millesimes.get(key, default)
 
+    @property
+    def annees_ecart_min(self) -> int:
+        """``[indicateurs] annees_ecart_min`` (default 5): census editions fewer years apart are not
+        compared (INSEE's advice); 0 lifts the rule."""
+        value = self.section("indicateurs").get("annees_ecart_min", 5)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"[indicateurs] annees_ecart_min = {value!r} n'est pas un nombre d'années "
+                              "(not a number of years).", fichier=str(self.source_file or DEFAULT_FILE),
+                              correction="indiquez un entier positif ou nul, par exemple annees_ecart_min = 5")
+        return value
+
     def with_mirror(self, mirror: str | Path | None) -> "Config":
         """A copy whose mirror is ``mirror`` (CLI ``--mirror`` wins over the file and the env var)."""
         if mirror is None:

@@ -762,6 +762,28 @@ def _is_census(source: str | None, ind: Indicateur | None) -> bool:
     return any(src.startswith(p) for p in SOURCES_RECENSEMENT) or fam == "insee_rp"
 
 
+def comparable(ind: Indicateur | None, source: str | None, annee_debut: int, annee_fin: int,
+               annees_ecart_min: int = 5) -> bool:
+    """May the figures of ``annee_debut`` and ``annee_fin`` be compared (INSEE's census rule)?
+
+    For a census indicator (table ``source`` starting with one of :data:`SOURCES_RECENSEMENT`, or
+    catalogue source family ``insee_rp``) the two editions must be at least ``annees_ecart_min`` years
+    apart; any other source is always comparable.
+
+    >>> from observatoire.catalogue import Indicateur
+    >>> rp = Indicateur("x", "X", "insertion", "%", "ratio", "insee_rp")
+    >>> comparable(rp, "insee_rp", 2019, 2022), comparable(rp, "insee_rp", 2017, 2022)
+    (False, True)
+    >>> comparable(rp, "insee_rp", 2019, 2022, annees_ecart_min=0)
+    True
+    >>> comparable(None, "caf", 2019, 2023)
+    True
+    """
+    if not _is_census(source, ind):
+        return True
+    return abs(int(annee_fin) - int(annee_debut)) >= int(annees_ecart_min)
+
+
 def evolution_unit(ind: Indicateur | None, unite: str | None = None) -> str:
     """``points`` for a rate (unit ``%``), ``%`` for counts, euros and indices."""
     u = unite if unite is not None else (ind.unite if ind is not None else "")
@@ -804,7 +826,7 @@ def evolution(tidy: pd.DataFrame, indicateur: str, code: str, annee_debut: int, 
     if va is None or vb is None or (isinstance(va, float) and math.isnan(va)) or \
             (isinstance(vb, float) and math.isnan(vb)):
         return None
-    if _is_census(rb.get("source"), ind) and abs(int(annee_fin) - int(annee_debut)) < annees_ecart_min:
+    if not comparable(ind, rb.get("source"), annee_debut, annee_fin, annees_ecart_min):
         return None
     if evolution_unit(ind) == "points":
         return float(vb) - float(va)

@@ -166,7 +166,7 @@ def build(config: Config) -> Path:
         departement=pd.DataFrame(dep.drop(columns="geometry")) if dep is not None else None,
         territory_communes=set(territory.codes),
         estimation_method="dasymetrique" if raster is not None else "surface",
-        annees_ecart_min=int(config.section("indicateurs").get("annees_ecart_min", 5)),
+        annees_ecart_min=config.annees_ecart_min,
     )
     tidy = indicators.compute_indicators(inputs, catalogue)
     partners = read_partners(config, catalogue)

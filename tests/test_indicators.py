@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from observatoire.catalogue import load_catalogue
 from observatoire.catalogue.validate import alternatives, expression_variables
-from observatoire.indicators import (TIDY_COLUMNS, IndicatorInputs, add_evolutions, compute_indicators,
-                                     evolution, worst_statut)
+from observatoire.indicators import (TIDY_COLUMNS, IndicatorInputs, add_evolutions, comparable,
+                                     compute_indicators, evolution, worst_statut)
 from observatoire.sources.table import SourceTable
 
 CAT = load_catalogue()
@@ -393,6 +393,24 @@ def test_evolution_points_percent_and_census_rule():
     assert evolution(tidy, "population", IRIS_A, 2017, 2022, "iris", CAT) == pytest.approx(10.0)
     # a secret end value gives no change
     assert evolution(tidy, "taux_emploi_15_64", IRIS_B, 2017, 2022, "iris", CAT) is None
+
+
+def test_comparable_census_rule():
+    rp, caf = CAT["taux_emploi_15_64"], CAT["part_allocataires_rsa"]
+    # census (catalogue family insee_rp): |2022 − 2019| = 3 < 5 → not comparable; |2022 − 2017| = 5 ≥ 5
+    assert comparable(rp, "insee_rp_ic_act", 2019, 2022) is False
+    assert comparable(rp, "insee_rp_ic_act", 2017, 2022) is True
+    assert comparable(rp, "insee_rp_ic_act", 2022, 2017) is True           # order does not matter
+    # threshold from the configuration: 3 ≥ 3 → comparable; 0 disables the rule
+    assert comparable(rp, "insee_rp_ic_act", 2019, 2022, annees_ecart_min=3) is True
+    assert comparable(rp, "insee_rp_ic_act", 2019, 2022, annees_ecart_min=0) is True
+    # census recognised from the table's source id alone (no catalogue entry), QPV population too
+    assert comparable(None, "insee_rp_ic_pop", 2019, 2022) is False
+    assert comparable(None, "insee_qpv2024_population", 2020, 2022) is False
+    # other sources are always comparable: CAF 2019 → 2023 (4 years), even 1 year apart
+    assert comparable(caf, "caf", 2019, 2023) is True
+    assert comparable(caf, "caf", 2022, 2023) is True
+    assert comparable(None, "cnam", 2022, 2023) is True
 
 
 def test_add_evolutions_table():

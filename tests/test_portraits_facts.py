@@ -15,29 +15,29 @@ from observatoire.portraits.phrases import phrase
 EPCI = "245901160"
 
 
-def _ind(id_, theme="insertion", polarite=1, type_="ratio", unite="%"):
-    return Indicateur(id=id_, libelle=f"Part {id_}", theme=theme, unite=unite, type=type_, source="insee_rp",
+def _ind(id_, theme="insertion", polarite=1, type_="ratio", unite="%", source="insee_rp"):
+    return Indicateur(id=id_, libelle=f"Part {id_}", theme=theme, unite=unite, type=type_, source=source,
                       polarite=polarite)
 
 
-def _row(t, code, ind, year, v, statut="ok", methode="somme", qualite=""):
+def _row(t, code, ind, year, v, statut="ok", methode="somme", qualite="", source="insee_rp"):
     return dict(type_territoire=t, code_territoire=code, libelle_territoire=code, indicateur=ind, millesime=year,
                 millesime_geographie=2024, valeur=v, numerateur=np.nan, denominateur=np.nan, statut=statut,
-                methode=methode, qualite=qualite, source="insee_rp")
+                methode=methode, qualite=qualite, source=source)
 
 
-def _table(values: dict, ind="a", ens=None):
+def _table(values: dict, ind="a", ens=None, source="insee_rp"):
     """values: {year: [v_Q1, v_Q2, v_Q3, v_Q4]}; ens: {year: value} for ensemble_qpv_epci."""
     rows = []
     for year, vs in values.items():
         for i, v in enumerate(vs, start=1):
-            rows.append(_row("qpv2024", f"Q{i}", ind, year, v))
-        rows.append(_row("ensemble_qpv_epci", EPCI, ind, year, (ens or {}).get(year, 25.0)))
+            rows.append(_row("qpv2024", f"Q{i}", ind, year, v, source=source))
+        rows.append(_row("ensemble_qpv_epci", EPCI, ind, year, (ens or {}).get(year, 25.0), source=source))
     return pd.DataFrame(rows)
 
 
-def _select(table, cat, code):
-    return select_facts(table, cat, code, code_ensemble=EPCI, nom_ensemble="Valenciennes Métropole")
+def _select(table, cat, code, **kw):
+    return select_facts(table, cat, code, code_ensemble=EPCI, nom_ensemble="Valenciennes Métropole", **kw)
 
 
 def test_gap_change_and_rank_scores_computed_as_documented():
@@ -51,6 +51,60 @@ def test_gap_change_and_rank_scores_computed_as_documented():
     assert f.z_evolution == pytest.approx(7 / math.sqrt(18.75))
     assert f.regle == "evolution" and f.score == pytest.approx(1.6166, abs=1e-4)
     assert (f.rang, f.n_pairs, f.valeur_precedente, f.millesime_precedent, f.evolution) == (1, 4, 30, 2017, 10)
+
+
+NBSP = "\u00a0"
+
+
+def test_census_editions_less_than_five_years_apart_are_not_compared():
+    # same figures as test_gap_change_and_rank_scores_computed_as_documented, census 2019 → 2022
+    # (3 years < 5): no change at all; the gap z = 15 / sqrt(125) = 1.3416 decides (rule « ecart »)
+    vals, ens = {2019: [10, 20, 30, 30], 2022: [10, 20, 30, 40]}, {2019: 22.0, 2022: 25.0}
+    t = _table(vals, ens=ens)
+    (f,) = _select(t, {"a": _ind("a")}, "Q4")
+    assert (f.millesime_precedent, f.valeur_precedente, f.evolution, f.z_evolution) == (None, None, None, None)
+    assert f.regle == "ecart" and f.score == pytest.approx(15 / math.sqrt(125))
+    s = phrase(f, _ind("a"))
+    assert "depuis" not in s and "2019" not in s
+    # an explicit annee_comparaison does not bypass the rule
+    (f,) = _select(t, {"a": _ind("a")}, "Q4", annee_comparaison=2019)
+    assert f.evolution is None and f.millesime_precedent is None
+    # annees_ecart_min = 0 (INSEE's rule disabled): Δ = 40 − 30 = +10 points since 2019,
+    # z_evolution = (10 − 3) / sqrt(18.75) = 1.6166 as in the 2017 test
+    (f,) = _select(t, {"a": _ind("a")}, "Q4", annees_ecart_min=0)
+    assert (f.millesime_precedent, f.evolution, f.regle) == (2019, 10, "evolution")
+    assert f.z_evolution == pytest.approx(7 / math.sqrt(18.75))
+    assert f"(+10,0{NBSP}points depuis 2019)" in phrase(f, _ind("a"))
+    # 2017 → 2022 (5 years): compared
+    (f,) = _select(_table({2017: vals[2019], 2022: vals[2022]}, ens={2017: 22.0, 2022: 25.0}),
+                   {"a": _ind("a")}, "Q4")
+    assert (f.millesime_precedent, f.evolution) == (2017, 10)
+    assert f"(+10,0{NBSP}points depuis 2017)" in phrase(f, _ind("a"))
+
+
+def test_census_comparison_year_skips_editions_too_close():
+    # 2017, 2019, 2022: 2019 is too close to 2022 even when asked for; 2017 is used
+    # (Δ = 40 − 30 = +10 from 2017; the 2019 value 35 would give +5)
+    t = _table({2017: [10, 20, 30, 30], 2019: [10, 20, 30, 35], 2022: [10, 20, 30, 40]})
+    (f,) = _select(t, {"a": _ind("a")}, "Q4", annee_comparaison=2019)
+    assert (f.millesime_precedent, f.valeur_precedente, f.evolution) == (2017, 30, 10)
+    # with the rule disabled the configured year 2019 is honoured: Δ = 40 − 35 = +5
+    (f,) = _select(t, {"a": _ind("a")}, "Q4", annee_comparaison=2019, annees_ecart_min=0)
+    assert (f.millesime_precedent, f.evolution) == (2019, 5)
+
+
+def test_non_census_change_over_four_years_is_kept():
+    # CAF 2019 → 2023 (4 years): not a census source, the change is quoted: Δ = 40 − 30 = +10 points,
+    # Δref = 25 − 22 = 3, z_evolution = 7 / sqrt(18.75) = 1.6166
+    vals, ens = {2019: [10, 20, 30, 30], 2023: [10, 20, 30, 40]}, {2019: 22.0, 2023: 25.0}
+    caf = _ind("a", source="caf")
+    (f,) = _select(_table(vals, ens=ens, source="caf"), {"a": caf}, "Q4")
+    assert (f.millesime_precedent, f.evolution, f.regle) == (2019, 10, "evolution")
+    assert f.z_evolution == pytest.approx(7 / math.sqrt(18.75))
+    assert f"(+10,0{NBSP}points depuis 2019)" in phrase(f, caf)
+    # the same 4 years with a census indicator: no change
+    (f,) = _select(_table(vals, ens=ens), {"a": _ind("a")}, "Q4")
+    assert f.evolution is None and "depuis" not in phrase(f, _ind("a"))
 
 
 def test_rank_rule_when_gaps_are_small():

@@ -275,3 +275,97 @@ def test_commune_parts_of_a_multi_commune_quartier(projet):
     assert "<th scope=\"col\">Anzin</th>" in block and "<th scope=\"col\">Valenciennes</th>" in block
     assert 'data-territoire="QN05921M_59014" data-type="partie_qpv2024"' in block
     assert 'id="parties-communales"' not in (cfg.paths.portraits / "QN05920M.html").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ INSEE's census comparison rule
+def _evolution_cell(html: str, ind: str) -> str:
+    row = html.split(f'<tr data-indicateur="{ind}">')[1].split("</tr>")[0]
+    return unescape(re.search(r'<td class="num evolution">(.*?)</td>', row, re.S).group(1))
+
+
+def _expected_change(cfg, ind: str, code: str, y0: int, y1: int) -> str:
+    """« +x,y points » for a rate: value(y1) − value(y0) of the CSV, one decimal (« stable » if it rounds to 0)."""
+    t = read_indicateurs(cfg.paths.indicateurs_csv)
+    t = t[(t["type_territoire"] == "qpv2024") & (t["code_territoire"] == code) & (t["indicateur"] == ind)
+          & (t["methode"] != "partenaire")].set_index("millesime")["valeur"]
+    d = float(t.loc[y1]) - float(t.loc[y0])
+    txt = "stable" if round(d, 1) == 0 else fr.format_points(d, 1)
+    return f'{txt}<span class="statut-detail">depuis {y0}</span>'
+
+
+def _sentences(html: str) -> list[str]:
+    block = html.split("<h2>Éléments de diagnostic</h2>")[1].split("</section>")[0]
+    return [unescape(s) for s in re.findall(r"<li>(.*?)</li>", block)]
+
+
+def test_census_change_shown_when_five_years_apart(projet):
+    # fixture: census 2017 → 2022 (5 years ≥ 5): the change is shown
+    cfg, _ = projet
+    html = (cfg.paths.portraits / "QN05920M.html").read_text(encoding="utf-8")
+    assert _evolution_cell(html, "part_neet_16_25") == _expected_change(cfg, "part_neet_16_25", "QN05920M", 2017, 2022)
+
+
+def test_census_editions_three_years_apart_are_not_compared(tmp_path, monkeypatch):
+    import portraits_fixture
+    from observatoire.portraits.facts import select_facts
+    from observatoire.portraits.phrases import phrase
+    from observatoire.portraits.render import load_inputs
+
+    monkeypatch.setitem(portraits_fixture.YEARS, "insee_rp", [2019, 2022])
+    cfg_path = build_project(tmp_path, simule=False, notes=False)
+    cfg = load_config(cfg_path)
+    code = "QN05920M"
+    html = build_portraits(cfg, pdf=False, quartiers=[code])[0].read_text(encoding="utf-8")
+    # census 2019 → 2022 (3 years < 5): empty change cell, no « depuis 2019 »
+    for ind in ("part_neet_16_25", "taux_emploi_15_64", "part_locataires_hlm"):
+        assert _evolution_cell(html, ind) == "", ind
+    # Cnam (not a census source) 2019 → 2023, 4 years: the change is shown
+    assert _evolution_cell(html, "part_c2s") == _expected_change(cfg, "part_c2s", code, 2019, 2023)
+    # the diagnosis quotes no census change
+    inp = load_inputs(cfg)
+    facts = select_facts(inp.table, inp.catalogue, code, code_ensemble=inp.code_epci, nom_ensemble=inp.nom_epci)
+    sentences = _sentences(html)
+    assert sentences == [phrase(f, inp.catalogue[f.indicateur]) for f in facts]
+    census = [(f, s) for f, s in zip(facts, sentences) if inp.catalogue[f.indicateur].source == "insee_rp"]
+    assert census
+    for f, s in census:
+        assert f.evolution is None and f.millesime_precedent is None and "depuis" not in s, s
+
+    # [indicateurs] annees_ecart_min = 0 disables the rule: 2019 → 2022 shown, on the sheet and in sentences
+    with cfg_path.open("a", encoding="utf-8") as fh:
+        fh.write("\n[indicateurs]\nannees_ecart_min = 0\n")
+    cfg0 = load_config(cfg_path)
+    html0 = build_portraits(cfg0, pdf=False, quartiers=[code])[0].read_text(encoding="utf-8")
+    assert _evolution_cell(html0, "part_neet_16_25") == _expected_change(cfg0, "part_neet_16_25", code, 2019, 2022)
+    facts0 = select_facts(inp.table, inp.catalogue, code, code_ensemble=inp.code_epci, nom_ensemble=inp.nom_epci,
+                          annees_ecart_min=0)
+    sentences0 = _sentences(html0)
+    assert sentences0 == [phrase(f, inp.catalogue[f.indicateur]) for f in facts0]
+    census0 = [s for f, s in zip(facts0, sentences0) if inp.catalogue[f.indicateur].source == "insee_rp"]
+    assert census0 and all("depuis 2019)" in s for s in census0)
+    # the keyword argument wins over the configuration
+    html5 = build_portraits(cfg0, pdf=False, quartiers=[code], annees_ecart_min=5)[0].read_text(encoding="utf-8")
+    assert _evolution_cell(html5, "part_neet_16_25") == "" and _sentences(html5) == sentences
+
+
+def test_bad_annees_ecart_min_is_a_config_error(tmp_path):
+    from observatoire.errors import ConfigError
+    from observatoire.portraits.render import read_annees_ecart_min
+
+    f = tmp_path / "observatoire.toml"
+    f.write_text('[territoire]\nepci = "245901160"\n[indicateurs]\nannees_ecart_min = "cinq"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="annees_ecart_min"):
+        read_annees_ecart_min(load_config(f))
+    f.write_text('[territoire]\nepci = "245901160"\n[indicateurs]\nannees_ecart_min = 3\n', encoding="utf-8")
+    assert read_annees_ecart_min(load_config(f)) == 3
+    f.write_text('[territoire]\nepci = "245901160"\n', encoding="utf-8")
+    assert read_annees_ecart_min(load_config(f)) == 5
+
+
+def test_partner_block_says_its_figures_are_real_in_a_simulated_sheet(tmp_path):
+    """The demo sheet is simulated, but the figures printed in the contract documents are real."""
+    for simule in (True, False):
+        cfg = load_config(build_project(tmp_path / str(simule), simule=simule, notes=False))
+        html = build_portraits(cfg, pdf=False)[0].read_text(encoding="utf-8")
+        assert "Chiffres publiés par les partenaires" in html
+        assert ("Ces chiffres-ci sont réels" in html) is simule

@@ -16,8 +16,12 @@ from the tidy indicator table by the following documented rules, applied indicat
 2. **Year.** The latest year ``t`` of ``Q``'s figures for the indicator; when that figure is not
    eligible (secret, nd, poor estimate…), the indicator yields no fact (no sentence about an older
    year while the latest one is withheld). The comparison year ``t0`` is
-   ``[portraits] annee_comparaison`` when ``Q`` has an eligible value that year, else the earliest
-   earlier year with an eligible value (no change is quoted when there is none).
+   ``[portraits] annee_comparaison`` when ``Q`` has an eligible value that year and it is
+   comparable, else the earliest comparable earlier year with an eligible value (no change is quoted
+   when there is none). *Comparable* follows INSEE's census rule
+   (:func:`observatoire.indicators.comparable`): for a census indicator (source ``insee_rp…``) the
+   two editions must be at least ``[indicateurs] annees_ecart_min`` years apart (default 5, so
+   2019 → 2022 is never quoted while 2017 → 2022 is); other sources are always comparable.
 3. **Reference.** The value of all QPV of the EPCI (``ensemble_qpv_epci``) in year ``t``.
 4. **Peers.** The eligible values in year ``t`` of all quartiers of the same type in the table
    (for a custom zone: the 2024 quartiers, plus the zone itself), ``n`` of them.
@@ -48,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalogue import Indicateur
+from ..indicators import comparable
 from ..tidy import METHODES_ESTIMATION
 
 SEUIL = 1.0
@@ -119,8 +124,31 @@ def _peer_values(df: pd.DataFrame, peer_type: str, millesime: int, code: str, v:
     return peers
 
 
+def comparison_year(years, t: int, ind: Indicateur | None, source: str | None, *,
+                    annee_comparaison: int | None = None, annees_ecart_min: int = 5) -> int | None:
+    """Earlier year whose figure a change is computed from (rule 2), or ``None``.
+
+    ``years``: the years with a usable figure; ``t``: the latest year; ``source``: the table's source
+    id of the year-``t`` figure. Among the years before ``t`` that are comparable with ``t``
+    (:func:`observatoire.indicators.comparable`), ``annee_comparaison`` when it is one of them, else
+    the earliest.
+
+    >>> rp = Indicateur("x", "X", "insertion", "%", "ratio", "insee_rp")
+    >>> comparison_year([2019, 2022], 2022, rp, "insee_rp"), comparison_year([2017, 2019, 2022], 2022, rp, "insee_rp")
+    (None, 2017)
+    >>> comparison_year([2019, 2022], 2022, rp, "insee_rp", annees_ecart_min=0)
+    2019
+    """
+    earlier = sorted({int(y) for y in years if int(y) < int(t)
+                      and comparable(ind, source, int(y), int(t), annees_ecart_min)})
+    if annee_comparaison is not None and int(annee_comparaison) in earlier:
+        return int(annee_comparaison)
+    return earlier[0] if earlier else None
+
+
 def indicator_fact(table: pd.DataFrame, ind: Indicateur, code: str, *, type_territoire: str = "qpv2024",
-                   code_ensemble: str, nom_ensemble: str, annee_comparaison: int | None = None) -> Fact | None:
+                   code_ensemble: str, nom_ensemble: str, annee_comparaison: int | None = None,
+                   annees_ecart_min: int = 5) -> Fact | None:
     """The candidate fact of one indicator for quartier ``code`` (rules 1 to 8), or ``None``."""
     if ind.type not in TYPES_COMPARABLES:
         return None
@@ -158,12 +186,9 @@ def indicator_fact(table: pd.DataFrame, ind: Indicateur, code: str, *, type_terr
     s = float(np.std(peers.to_numpy())) if n else 0.0
     z_ecart = (v - ref) / s if n >= MIN_PAIRS and s > 0 else None
 
-    earlier = [int(y) for y in by_year.index if int(y) < t]
-    t0 = None
-    if annee_comparaison is not None and int(annee_comparaison) in earlier:
-        t0 = int(annee_comparaison)
-    elif earlier:
-        t0 = min(earlier)
+    src = mine.loc[mine["millesime"] == t, "source"].dropna()
+    t0 = comparison_year(by_year.index, t, ind, str(src.iloc[0]) if len(src) else None,
+                         annee_comparaison=annee_comparaison, annees_ecart_min=annees_ecart_min)
     v0 = delta = z_evol = None
     unite_evol = "points" if ind.unite == "%" else "%"
     if t0 is not None:
@@ -203,7 +228,7 @@ def indicator_fact(table: pd.DataFrame, ind: Indicateur, code: str, *, type_terr
 def select_facts(table: pd.DataFrame, catalogue: dict[str, Indicateur], code: str, *,
                  type_territoire: str = "qpv2024", code_ensemble: str, nom_ensemble: str,
                  annee_comparaison: int | None = None, min_faits: int = MIN_FAITS,
-                 max_faits: int = MAX_FAITS) -> list[Fact]:
+                 max_faits: int = MAX_FAITS, annees_ecart_min: int = 5) -> list[Fact]:
     """The salient facts of quartier ``code`` (rule 9), most salient first.
 
     Parameters
@@ -213,11 +238,14 @@ def select_facts(table: pd.DataFrame, catalogue: dict[str, Indicateur], code: st
     code, type_territoire : the quartier (``qpv2024``, ``qpv2015`` or ``zone``).
     code_ensemble, nom_ensemble : SIREN and display name of the EPCI whose QPV form the reference.
     annee_comparaison : preferred earlier year for changes (``[portraits] annee_comparaison``).
+    annees_ecart_min : census editions fewer years apart are not compared (``[indicateurs]
+        annees_ecart_min``, INSEE's rule; 0 disables it).
     """
     cands: list[tuple[float, int, Fact, str]] = []
     for order, ind in enumerate(catalogue.values()):
         f = indicator_fact(table, ind, code, type_territoire=type_territoire, code_ensemble=code_ensemble,
-                           nom_ensemble=nom_ensemble, annee_comparaison=annee_comparaison)
+                           nom_ensemble=nom_ensemble, annee_comparaison=annee_comparaison,
+                           annees_ecart_min=annees_ecart_min)
         if f is not None and math.isfinite(f.score):
             cands.append((f.score, order, f, ind.theme))
     cands.sort(key=lambda c: (-c[0], c[1]))

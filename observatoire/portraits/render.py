@@ -15,7 +15,10 @@ every screen and printed page when any input is simulated, never otherwise.
 
 Optional keys of ``[portraits]``: ``notes`` (folder, default ``notes``), ``pdf`` (bool),
 ``annee_comparaison`` (earlier year for changes), ``catalogue`` (path of an alternative catalogue
-YAML, mainly for tests and analysts' experiments).
+YAML, mainly for tests and analysts' experiments). Changes follow INSEE's census rule: two census
+editions fewer than ``[indicateurs] annees_ecart_min`` years apart (default 5) are never compared,
+on the sheet as in the diagnosis (:func:`observatoire.indicators.comparable`); the change is then
+left empty.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from ..errors import ObservatoireError
 from ..store import simulated_inputs, write_text_atomic
 from ..tidy import METHODES_LIBELLES
 from . import svg
-from .facts import METHODES_ESTIMATION, select_facts
+from .facts import METHODES_ESTIMATION, comparison_year, select_facts
 from .phrases import elide, nom_court_epci, phrase, slug
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -410,8 +413,18 @@ def _parts(inp: Inputs, code: str, type_t: str, communes: list[dict[str, Any]]) 
     return {"colonnes": cols, "lignes": lignes} if lignes else None
 
 
-def sheet_context(inp: Inputs, code: str, geographie: str = "2024") -> dict[str, Any]:
-    """Everything the sheet template shows for quartier ``code`` (pure function of ``inp``)."""
+def read_annees_ecart_min(config) -> int:
+    """``[indicateurs] annees_ecart_min`` (see :meth:`observatoire.config.Config.annees_ecart_min`)."""
+    return config.annees_ecart_min
+
+def sheet_context(inp: Inputs, code: str, geographie: str = "2024", *,
+                  annees_ecart_min: int | None = None) -> dict[str, Any]:
+    """Everything the sheet template shows for quartier ``code`` (pure function of ``inp``).
+
+    ``annees_ecart_min``: census editions fewer years apart are not compared (default: the
+    configuration's ``[indicateurs] annees_ecart_min``, else 5).
+    """
+    ecart_min = read_annees_ecart_min(inp.config) if annees_ecart_min is None else int(annees_ecart_min)
     type_t, layer, name_col, _ = GEOGRAPHIES[geographie]
     gdf = inp.layers.get(layer)
     code_col = "code" if geographie == "zones" else "code_qp"
@@ -462,9 +475,11 @@ def sheet_context(inp: Inputs, code: str, geographie: str = "2024") -> dict[str,
             if not ys:
                 continue
             t = ys[-1]
-            earlier = [y for y in ys if y < t]
-            t0 = int(annee_comp) if annee_comp is not None and int(annee_comp) in earlier else (earlier[0] if earlier else None)
-            row, row0 = _get(inp, type_t, code, ind.id, t), _get(inp, type_t, code, ind.id, t0)
+            row = _get(inp, type_t, code, ind.id, t)
+            t0 = comparison_year(ys, t, ind, str(row.source) if row is not None else None,
+                                 annee_comparaison=int(annee_comp) if annee_comp is not None else None,
+                                 annees_ecart_min=ecart_min)
+            row0 = _get(inp, type_t, code, ind.id, t0)
             cell = value_cell(row, ind, not inp.tout_simule)
             refs, points = [], []
             for rtype, heading in REFERENCES:
@@ -499,7 +514,8 @@ def sheet_context(inp: Inputs, code: str, geographie: str = "2024") -> dict[str,
     # written diagnosis
     facts = select_facts(inp.table, inp.catalogue, code, type_territoire=type_t, code_ensemble=inp.code_epci,
                          nom_ensemble=inp.nom_epci,
-                         annee_comparaison=int(annee_comp) if annee_comp is not None else None)
+                         annee_comparaison=int(annee_comp) if annee_comp is not None else None,
+                         annees_ecart_min=ecart_min)
     diagnostic = [phrase(f, inp.catalogue[f.indicateur]) for f in facts]
 
     # partner figures (their own block, labelled with their source)
@@ -590,7 +606,8 @@ def render_index(entries: list[dict[str, Any]], *, simule: bool, fichiers_simule
 
 
 def build_portraits(config, pdf: bool = True, quartiers=None, geographie: str = "2024",
-                    catalogue: dict[str, Indicateur] | None = None) -> list[Path]:
+                    catalogue: dict[str, Indicateur] | None = None, *,
+                    annees_ecart_min: int | None = None) -> list[Path]:
     """Write ``portraits/<code>.html`` (and ``.pdf``) for every quartier, and ``portraits/index.html``.
 
     Parameters
@@ -602,11 +619,14 @@ def build_portraits(config, pdf: bool = True, quartiers=None, geographie: str = 
     quartiers : codes to build (default: all quartiers of ``geographie``).
     geographie : ``"2024"`` (default), ``"2015"`` or ``"zones"`` (custom zones of ``[[zones]]``).
     catalogue : alternative catalogue (default: ``[portraits] catalogue`` or the project's).
+    annees_ecart_min : minimum gap in years between two compared census editions (default:
+        ``[indicateurs] annees_ecart_min`` of the configuration, else 5; 0 disables INSEE's rule).
 
     Returns
     -------
     list of written paths: sheets, index, then PDFs.
     """
+    ecart_min = read_annees_ecart_min(config) if annees_ecart_min is None else int(annees_ecart_min)
     inp = load_inputs(config, catalogue)
     available = quartiers_list(inp, geographie)
     names = dict(available)
@@ -623,7 +643,7 @@ def build_portraits(config, pdf: bool = True, quartiers=None, geographie: str = 
     pdf = pdf and bool(config.section("portraits").get("pdf", True))
     written, entries = [], []
     for code in codes:
-        ctx = sheet_context(inp, code, geographie)
+        ctx = sheet_context(inp, code, geographie, annees_ecart_min=ecart_min)
         path = out_dir / f"{code}.html"
         write_text_atomic(path, render_sheet(ctx))
         written.append(path)
