@@ -132,7 +132,9 @@ def test_filosofi_files(mirror):
     ok = filo.data[(filo.statut == "ok").all(axis=1)]
     assert (ok["DISP_Q1"] < ok["DISP_MED"]).all() and (ok["DISP_MED"] < ok["DISP_Q3"]).all()
     qp = insee.read_filosofi_qp(dest / "insee_filosofi_qp15/revenus_pauvrete_2021_qp15_csv.zip")
-    assert list(qp.data.index) == ["QP059030", "QP059020"] and qp.libelles["QP059030"] == "Dutemple 2015"
+    # the territory's quartiers first, then the 30 simulated other quartiers of the département
+    assert list(qp.data.index[:2]) == ["QP059030", "QP059020"] and qp.libelles["QP059030"] == "Dutemple 2015"
+    assert len(qp.data) == 2 + 30
     assert (qp.data["DISP_TP60"] > 20).all()  # quartiers are poor
     cc = dest / "insee_filosofi_cc/base-cc-filosofi-2021-geo2023_csv.zip"
     assert list(insee.read_filosofi_cc(cc, "epci").data.index) == ["245901160"]
@@ -177,13 +179,13 @@ def test_quartier_tables(mirror):
     codes = ["QN05930M", "QN05920M"]
     pop = insee.read_insee_qpv(dest / "insee_qpv2024_population/insee_qpv2024_population_2022.csv",
                                "population", 2022)
-    assert list(pop.data.index) == codes and pop.niveau == "qpv2024"
+    assert list(pop.data.index[:2]) == codes and pop.niveau == "qpv2024"
     assert (pop.data["P_NEET1625"] <= pop.data["P_POP1625"]).all()
     assert (pop.data["P_ACTOCC1564"] / pop.data["P_POP1564"] < 0.62).all()
     cn = insee.read_insee_qpv(dest / "insee_qpv2024_cnaf/insee_qpv2024_cnaf_2023.csv", "cnaf", 2023)
     assert (cn.data["NB_FOY_MONO"] <= cn.data["NB_FOY_FAM"]).all()
     c2s = cnam.read_c2s(dest / "cnam_c2s_qpv/cnam_c2s_qpv_2023.csv", 2023)
-    assert list(c2s.data.index) == codes and (c2s.data["NB_BENEF_C2S"] <= c2s.data["POP_PROTEGEE"]).all()
+    assert list(c2s.data.index[:2]) == codes and (c2s.data["NB_BENEF_C2S"] <= c2s.data["POP_PROTEGEE"]).all()
     assert cnam.read_c2s(dest / "cnam_c2s_commune/cnam_c2s_commune_2023.csv", 2023).niveau == "commune"
     de = france_travail.read_defm(dest / "france_travail_defm_qpv/france_travail_defm_qpv_2023.csv", 2023)
     ok = de.data[(de.statut == "ok").all(axis=1)]
@@ -208,7 +210,10 @@ def test_with_the_real_demo_geography(tmp_path):
     write_stats(tmp_path, ctx)
     pop = insee.read_insee_qpv(tmp_path / "insee_qpv2024_population/insee_qpv2024_population_2022.csv",
                                "population", 2022)
-    assert len(pop.data) == 15 and pop.data.index.str.startswith("QN").all()
+    # the 15 quartiers of the territory, then 40 simulated other quartiers of the Nord
+    assert len(pop.data) == 15 + 40 and pop.data.index.str.startswith("QN").all()
+    assert list(pop.data.index[:15]) == list(ctx.qpv2024["code_qp"].astype(str))
+    assert pop.data.index[15:].str.fullmatch(r"QN059\d\dZ").all() and not pop.data.index.duplicated().any()
     ic = insee.read_base_ic(tmp_path / "insee_rp_ic_pop/base-ic-evol-struct-pop-2022_csv.zip")
     assert round(ic.data["P_POP"].sum()) == 191885  # populations municipales of the 35 communes
     assert all(e["simule"] for rel, e in ctx.entries.items() if rel.startswith(("insee_rp", "caf_", "cnam")))
@@ -244,3 +249,108 @@ def test_simulated_2022_population_header_is_the_official_one(mirror):
         assert z.namelist() == ["base-ic-evol-struct-pop-2022.CSV"]
         header = z.read("base-ic-evol-struct-pop-2022.CSV").decode("utf-8").split("\r\n", 1)[0]
     assert header == official
+
+
+def _rows(path, reader):
+    t = reader(path)
+    return t.data, t.statut, t.libelles
+
+
+def test_other_quartiers_of_the_departement_are_simulated(mirror):
+    """Every QPV-level table adds the SAME simulated quartiers of the département (so that the
+    « all quartiers of the département » reference can be summed), with impossible codes.
+
+    Hand expectations: 2024 codes QN059 + 01…40 + Z (ANCT letters are M, N, I…, never Z), names
+    « Quartier simulé 1 » … « Quartier simulé 40 »; 2015 codes QP059 + 900…929, names
+    « Quartier simulé 1 » … « Quartier simulé 30 ».
+    """
+    dest, ctx, _ = mirror
+    territory = ["QN05930M", "QN05920M"]
+    expected24 = [f"QN059{k:02d}Z" for k in range(1, 41)]
+    files = {
+        "pop2017": (dest / "insee_qpv2024_population/insee_qpv2024_population_2017.csv",
+                    lambda p: insee.read_insee_qpv(p, "population", 2017)),
+        "pop2022": (dest / "insee_qpv2024_population/insee_qpv2024_population_2022.csv",
+                    lambda p: insee.read_insee_qpv(p, "population", 2022)),
+        "cnaf2019": (dest / "insee_qpv2024_cnaf/insee_qpv2024_cnaf_2019.csv",
+                     lambda p: insee.read_insee_qpv(p, "cnaf", 2019)),
+        "cnaf2023": (dest / "insee_qpv2024_cnaf/insee_qpv2024_cnaf_2023.csv",
+                     lambda p: insee.read_insee_qpv(p, "cnaf", 2023)),
+        "c2s": (dest / "cnam_c2s_qpv/cnam_c2s_qpv_2023.csv", lambda p: cnam.read_c2s(p, 2023)),
+        "defm": (dest / "france_travail_defm_qpv/france_travail_defm_qpv_2023.csv",
+                 lambda p: france_travail.read_defm(p, 2023)),
+    }
+    t = {k: _rows(path, reader) for k, (path, reader) in files.items()}
+    for k, (data, _, lib) in t.items():
+        assert list(data.index) == territory + expected24, k  # no territory code twice, none lost
+        assert not data.index.duplicated().any(), k
+        assert list(lib[expected24]) == [f"Quartier simulé {n}" for n in range(1, 41)], k
+        assert list(lib[territory]) == ["Dutemple", "Verrerie"], k
+    pop17, pop22 = t["pop2017"][0].loc[expected24], t["pop2022"][0].loc[expected24]
+    # coherent: sub-counts ≤ totals; employment rates of quartiers; at least 1 000 inhabitants
+    assert (pop22["P_NEET1625"] <= pop22["P_POP1625"]).all()
+    assert (pop22["P_ACTOCC1564"] <= pop22["P_POP1564"]).all()
+    emp = pop22["P_ACTOCC1564"] / pop22["P_POP1564"]
+    assert emp.between(0.35, 0.62).all()
+    assert (pop22["P_POP"] >= 1000).all()
+    assert not np.allclose(pop17["P_POP"], pop22["P_POP"])  # a change between census vintages
+    cn19, cn23 = t["cnaf2019"][0].loc[expected24], t["cnaf2023"][0].loc[expected24]
+    assert (cn23["NB_FOY_MONO"] <= cn23["NB_FOY_FAM"]).all()
+    assert (cn23["NB_ALLOC_DEP100"] <= cn23["NB_ALLOC_DEP50"]).all()
+    assert not cn19["NB_FOY_ALLOC"].equals(cn23["NB_FOY_ALLOC"])
+    c2s = t["c2s"][0].loc[expected24]
+    assert (c2s["NB_BENEF_C2S"] <= c2s["POP_PROTEGEE"]).all()
+    assert (c2s["NB_BENEF_C2S"] / c2s["POP_PROTEGEE"]).between(0.15, 0.40).all()
+    defm, st = t["defm"][0].loc[expected24], t["defm"][1].loc[expected24]
+    ok = (st == "ok").all(axis=1)
+    assert (defm.loc[ok, "DEFM_ABC_1AN"] <= defm.loc[ok, "DEFM_ABC"]).all()
+    # 2015: Filosofi by QP 2015 (values and names in the meta member)
+    qp = insee.read_filosofi_qp(dest / "insee_filosofi_qp15/revenus_pauvrete_2021_qp15_csv.zip")
+    expected15 = [f"QP059{k}" for k in range(900, 930)]
+    assert list(qp.data.index) == ["QP059030", "QP059020"] + expected15
+    assert list(qp.libelles[expected15]) == [f"Quartier simulé {n}" for n in range(1, 31)]
+    assert (qp.data.loc[expected15, "DISP_Q1"] < qp.data.loc[expected15, "DISP_MED"]).all()
+    assert qp.data.loc[expected15, "DISP_TP60"].between(20, 70).all()
+    # the simulated codes cannot be official ones: none among the territory's
+    assert not set(expected24) & set(ctx.qpv2024["code_qp"]) and not set(expected15) & set(ctx.qpv2015["code_qp"])
+
+
+def test_other_quartiers_leave_the_territory_rows_and_the_other_files_unchanged(tmp_path, monkeypatch):
+    """The other quartiers come from a child generator (``rng.spawn``, which does not advance
+    ``ctx.rng``): without them (counts set to 0) every other file is byte-identical and the quartier
+    tables are the same lines minus the simulated ones."""
+    from observatoire.demo import stats
+
+    with_others, without = tmp_path / "a", tmp_path / "b"
+    wa = write_stats(with_others, small_ctx(seed=3))
+    monkeypatch.setattr(stats, "N_AUTRES_QPV2024", 0)
+    monkeypatch.setattr(stats, "N_AUTRES_QPV2015", 0)
+    wb = write_stats(without, small_ctx(seed=3))
+    assert sorted(wa) == sorted(wb)
+    qpv_tables = ("insee_qpv2024_population", "insee_qpv2024_cnaf", "cnam_c2s_qpv", "france_travail_defm_qpv")
+    for rel in wa:
+        a, b = (with_others / rel).read_bytes(), (without / rel).read_bytes()
+        if rel.split("/")[0] in qpv_tables:
+            la, lb = a.decode().splitlines(), b.decode().splitlines()
+            # header + 2 quartiers of the territory, identical; then 40 simulated ones
+            assert len(lb) == 3 and la[:3] == lb and len(la) == 3 + 40, rel
+        elif rel.startswith("insee_filosofi_qp15/"):
+            qa = insee.read_filosofi_qp(with_others / rel)
+            qb = insee.read_filosofi_qp(without / rel)
+            pd.testing.assert_frame_equal(qa.data.iloc[:2], qb.data)
+            assert len(qa.data) == 2 + 30 and len(qb.data) == 2
+        else:
+            assert a == b, rel
+
+
+def test_other_quartier_codes_follow_the_official_shapes():
+    """Corsica (« 2A ») quartiers are coded on 3 characters (``QN02A01Z``) like any département;
+    codes the territory already uses are skipped; overseas départements have 3 digits."""
+    from observatoire.demo.stats import _other_quartiers
+    from observatoire.sources.insee import niveau_of_codes
+
+    rng = np.random.default_rng(0)
+    corse = _other_quartiers("2A", 2024, [], 40, rng)
+    assert list(corse.index[:2]) == ["QN02A01Z", "QN02A02Z"] and niveau_of_codes(corse.index) == "qpv2024"
+    assert list(_other_quartiers("59", 2024, ["QN05901Z"], 2, rng).index) == ["QN05902Z", "QN05903Z"]
+    assert list(_other_quartiers("971", 2015, [], 2, rng).index) == ["QP971900", "QP971901"]

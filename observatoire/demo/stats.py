@@ -19,7 +19,14 @@ How values are simulated (so that maps and portraits look like a real territory)
   such as medians are recomputed from the quartier's fragility);
 - the commune files (base-cc, Filosofi communes) hold the territory's communes (sums of their IRIS)
   plus SIMULATED « other » communes with impossible codes (``<dep>99x``, ``599xx``) and names
-  « Commune simulée … », so that département and France références can be summed.
+  « Commune simulée … », so that département and France références can be summed;
+- the quartier tables (INSEE QPV 2024 population and CNAF tables, Filosofi QP 2015, CNAM C2S and
+  France Travail by QPV) hold the territory's quartiers plus SIMULATED « other » quartiers of the
+  same département (:data:`N_AUTRES_QPV2024` / :data:`N_AUTRES_QPV2015`), named « Quartier simulé n »,
+  with codes of the official shape that cannot exist (2024: ``QN<dep>nnZ``, a letter ANCT does not
+  use; 2015: ``QP<dep>9nn``, numbers from 900 up), so that the « all quartiers of the département »
+  reference can be summed. They are drawn from a child generator of ``ctx.rng`` (``rng.spawn``), which
+  leaves the territory's own values as they were.
 """
 
 from __future__ import annotations
@@ -445,6 +452,59 @@ def _other_communes(dep: str, territory_pop: float, rng) -> pd.DataFrame:
     return t
 
 
+#: Simulated quartiers of the département outside the territory, per geography.
+N_AUTRES_QPV2024 = 40
+N_AUTRES_QPV2015 = 30
+LIBELLE_AUTRE_QPV = "Quartier simulé {n}"
+NOTE_AUTRES_QPV = (" ; plus des quartiers « simulés » hors territoire du même département (codes inexistants) "
+                   "pour la référence « quartiers prioritaires du département »")
+
+
+def _child_rng(rng) -> np.random.Generator:
+    """An independent generator derived from ``rng`` WITHOUT advancing its stream (so the values
+    drawn from ``rng`` afterwards, hence the territory's files, do not change)."""
+    try:
+        return rng.spawn(1)[0]
+    except (AttributeError, TypeError, ValueError):  # a generator without seed sequence
+        return np.random.default_rng(2024)
+
+
+def _qp_dep(dep: str) -> str:
+    """The 3 characters of a département inside a quartier code: ``59`` → ``059``, ``971`` → ``971``."""
+    return str(dep).zfill(3)
+
+
+def _other_quartiers(dep: str, millesime: int, territory_codes, n: int, rng) -> pd.DataFrame:
+    """SIMULATED quartiers of département ``dep`` outside the territory (index: code).
+
+    Codes have the official shape but cannot exist: 2024 ``QN<ddd><nn>Z`` (ANCT letters are M, N,
+    I…, never Z), 2015 ``QP<ddd><9nn>`` (numbers from 900 up). Names « Quartier simulé n ».
+    Columns ``libelle``, ``pop22``, ``pop17`` (population around 3 000, at least the 1 000 a quartier
+    needs, and its change between census vintages) and ``f`` (fragility drawn like the territory's
+    quartiers: see :func:`_qpv_units`). Empty when the département's codes would not match the
+    official patterns the readers accept (e.g. ``2A``).
+    """
+    d = _qp_dep(dep)
+    taken = {str(c) for c in territory_codes}
+    if millesime >= 2024:
+        cands = [f"QN{d}{k:02d}Z" for k in range(1, 100)]
+        niveau = "qpv2024"
+    else:
+        cands = [f"QP{d}{k:03d}" for k in range(900, 1000)]
+        niveau = "qpv2015"
+    codes = [c for c in cands if c not in taken][:n]
+    if not codes or insee_mod.niveau_of_codes(codes) != niveau:
+        return pd.DataFrame(columns=["libelle", "pop22", "pop17", "f"], index=pd.Index([], name="code_qp"))
+    k = len(codes)
+    u = pd.DataFrame(index=pd.Index(codes, name="code_qp"))
+    u["libelle"] = [LIBELLE_AUTRE_QPV.format(n=i + 1) for i in range(k)]
+    u["pop22"] = np.clip(rng.lognormal(np.log(3000.0), 0.6, k), 1000.0, 15000.0)
+    u["pop17"] = u["pop22"] * rng.uniform(0.96, 1.05, k)
+    # as _qpv_units: 0.68 + 0.3 × (mean fragility of the IRIS touched) + noise, in [0.55, 1]
+    u["f"] = np.clip(0.68 + 0.3 * rng.uniform(0.3, 0.95, k) + rng.normal(0, 0.04, k), 0.55, 1)
+    return u
+
+
 def _area_weights(ctx, it: pd.DataFrame, qpv, code_col: str) -> pd.DataFrame:
     """IRIS × quartier: share of the IRIS area inside the quartier (code_iris, code_qp, w)."""
     import geopandas as gpd
@@ -601,7 +661,7 @@ def _write_filosofi_iris(dest, ctx, it, pops_com, rng, y: Years):
            f"{NOTE} ; IRIS des communes de 5 000 habitants ou plus ; petits IRIS en « s »/« nd »")
 
 
-def _write_filosofi_qp15(dest, ctx, it, rng, y: Years):
+def _write_filosofi_qp15(dest, ctx, it, rng, y: Years, dep: str = "", orng=None):
     yy = f"{y.filo % 100:02d}"
     q15 = ctx.qpv2015
     if q15 is None or len(q15) == 0:
@@ -612,16 +672,22 @@ def _write_filosofi_qp15(dest, ctx, it, rng, y: Years):
     names = ("MED", "Q1", "TP60", "PPSOC", "PACT", "D1", "D9", "RD")
     header = ["CODGEO"] + [f"DISP_{v}_A{yy}" for v in names]
     rows = [[code] + [_fmt_filo(v, vals[v][i]) for v in names] for i, code in enumerate(fq.index)]
-    text = "\r\n".join(";".join(x) for x in [header] + rows) + "\r\n"
     name_col = "nom_qp" if "nom_qp" in q15.columns else "lib_qp"
     meta = "".join(f"CODGEO;QP;{c};{n}\r\n" for c, n in zip(q15["code_qp"], q15[name_col]))
+    # simulated other quartiers of the département (own generator: the rows above do not change)
+    oth = _other_quartiers(dep, 2015, fq.index, N_AUTRES_QPV2015, orng) if dep and orng is not None else None
+    if oth is not None and len(oth):
+        ov = _filosofi_values(oth["f"].to_numpy(), orng)
+        rows += [[code] + [_fmt_filo(v, ov[v][i]) for v in names] for i, code in enumerate(oth.index)]
+        meta += "".join(f"CODGEO;QP;{c};{n}\r\n" for c, n in oth["libelle"].items())
+    text = "\r\n".join(";".join(x) for x in [header] + rows) + "\r\n"
     ens = _filosofi_values(np.array([0.78]), rng)
     ens_text = "\r\n".join([";".join(header), ";".join(["00"] + [_fmt_filo(v, ens[v][0]) for v in names])]) + "\r\n"
     _write(dest, ctx, f"insee_filosofi_qp15/revenus_pauvrete_{y.filo}_qp15_csv.zip",
            _zip({f"revenu-disponible-qp15-{y.filo}_QP.csv": text,
                  f"meta_indic-revenu-disponible-qp15-{y.filo}_QP.csv": meta,
                  f"revenu-disponible-qp15-{y.filo}_ENSQP.csv": ens_text}),
-           f"{NOTE} ; structure déduite (INFERRED)")
+           f"{NOTE} ; structure déduite (INFERRED)" + (NOTE_AUTRES_QPV if oth is not None and len(oth) else ""))
 
 
 def _write_filosofi_cc(dest, ctx, com_meta: pd.DataFrame, rng, epci: str, epci_nom: str, dep: str, y: Years):
@@ -726,7 +792,8 @@ def _write_caf(dest, ctx, it, men_iris: dict[int, np.ndarray], com_meta_terr: pd
                    f"{NOTE} ; {statut} ; effectifs arrondis à 5 comme la Caf")
 
 
-def _write_qpv_tables(dest, ctx, it, census: dict, men_iris: dict, rng, y: Years):
+def _write_qpv_tables(dest, ctx, it, census: dict, men_iris: dict, rng, y: Years, dep: str = "",
+                      orng=None):
     q24 = ctx.qpv2024
     if q24 is None or len(q24) == 0:
         return
@@ -737,6 +804,21 @@ def _write_qpv_tables(dest, ctx, it, census: dict, men_iris: dict, rng, y: Years
     fq = units["f"].to_numpy()
     qcensus = {year: simulate_census(fq, units["pop22" if year == y.rp[-1] else "pop17"].to_numpy(),
                                      y.v_rp(year), rng) for year in y.rp}
+    # simulated other quartiers of the département, appended after the territory's (drawn from
+    # their own generator, so the territory's rows keep their values); every table below is
+    # computed row by row, so the same codes get coherent values in every file
+    oth = _other_quartiers(dep, 2024, order, N_AUTRES_QPV2024, orng) if dep and orng is not None else None
+    if oth is not None and len(oth):
+        ocensus = {year: simulate_census(oth["f"].to_numpy(),
+                                         oth["pop22" if year == y.rp[-1] else "pop17"].to_numpy(),
+                                         y.v_rp(year), orng) for year in y.rp}
+        qcensus = {year: {t: pd.concat([df, ocensus[year][t]], ignore_index=True) for t, df in th.items()}
+                   for year, th in qcensus.items()}
+        units = pd.concat([units, oth[["pop22", "pop17", "f"]]])
+        fq = units["f"].to_numpy()
+        libs = pd.concat([libs, oth["libelle"]])
+        order = order + list(oth.index)
+    autres = NOTE_AUTRES_QPV if oth is not None and len(oth) else ""
     # INSEE QPV 2024 population tables (RP)
     for year in y.rp:
         th = qcensus[year]
@@ -749,7 +831,7 @@ def _write_qpv_tables(dest, ctx, it, census: dict, men_iris: dict, rng, y: Years
         rows = [[c, libs[c]] + [_num(round(x)) for x in base.loc[c]] for c in order]
         text = "\r\n".join(";".join(map(str, r)) for r in [header] + rows) + "\r\n"
         _write(dest, ctx, f"insee_qpv2024_population/insee_qpv2024_population_{year}.csv", text.encode("utf-8"),
-               f"{NOTE} ; forme SUPPOSÉE (ASSUMED)")
+               f"{NOTE} ; forme SUPPOSÉE (ASSUMED)" + autres)
     # CNAF table at QPV
     for yi, year in enumerate(y.caf):
         cy = min(y.rp, key=lambda r: abs(r - year))
@@ -764,7 +846,7 @@ def _write_qpv_tables(dest, ctx, it, census: dict, men_iris: dict, rng, y: Years
         rows = [[q, libs[q]] + [str(_r5(x)) for x in base.loc[q]] for q in order]
         text = "\r\n".join(";".join(map(str, r)) for r in [header] + rows) + "\r\n"
         _write(dest, ctx, f"insee_qpv2024_cnaf/insee_qpv2024_cnaf_{year}.csv", text.encode("utf-8"),
-               f"{NOTE} ; forme SUPPOSÉE (ASSUMED) ; effectifs arrondis à 5")
+               f"{NOTE} ; forme SUPPOSÉE (ASSUMED) ; effectifs arrondis à 5" + autres)
     pops = it["pop22"].to_numpy()
 
     def c2s_frame(f, pop, index):
@@ -786,7 +868,7 @@ def _write_qpv_tables(dest, ctx, it, census: dict, men_iris: dict, rng, y: Years
     rows = [[q, libs[q]] + ints(aggq.loc[q]) for q in order]
     _write(dest, ctx, f"cnam_c2s_qpv/cnam_c2s_qpv_{y.cnam}.csv",
            ("\r\n".join(";".join(r) for r in [header] + rows) + "\r\n").encode("utf-8"),
-           f"{NOTE} ; aucun fichier ouvert : forme SUPPOSÉE (table partenaire)")
+           f"{NOTE} ; aucun fichier ouvert : forme SUPPOSÉE (table partenaire)" + autres)
     aggc = c2s.groupby(it["code_insee"].to_numpy()).sum()
     noms = it.groupby("code_insee")["nom_commune"].first()
     rows = [[com, noms[com]] + ints(aggc.loc[com]) for com in aggc.index]
@@ -813,7 +895,7 @@ def _write_qpv_tables(dest, ctx, it, census: dict, men_iris: dict, rng, y: Years
         rows.append([q, libs[q]] + vals)
     _write(dest, ctx, f"france_travail_defm_qpv/france_travail_defm_qpv_{y.ft}.csv",
            ("\r\n".join(";".join(r) for r in [header] + rows) + "\r\n").encode("utf-8"),
-           f"{NOTE} ; aucun fichier ouvert : forme SUPPOSÉE (table partenaire)")
+           f"{NOTE} ; aucun fichier ouvert : forme SUPPOSÉE (table partenaire)" + autres)
 
 
 def write_stats(dest: str | Path, ctx) -> list[str]:
@@ -888,7 +970,8 @@ def write_stats(dest: str | Path, ctx) -> list[str]:
     _write_base_cc(dest, rc, com_census, com_meta)
 
     _write_filosofi_iris(dest, rc, it, pops_com, rng, y)
-    _write_filosofi_qp15(dest, rc, it, rng, y)
+    orng = _child_rng(rng)  # the other quartiers of the département (does not advance rng)
+    _write_filosofi_qp15(dest, rc, it, rng, y, dep, orng)
     epci_nom = getattr(ctx, "epci_nom", None) or "EPCI du territoire (démonstration)"
     _write_filosofi_cc(dest, rc, com_meta, rng, str(getattr(ctx, "epci_siren", "000000000")), epci_nom, dep, y)
 
@@ -898,5 +981,5 @@ def write_stats(dest: str | Path, ctx) -> list[str]:
     men_com = {yc: pd.Series(m).groupby(it["code_insee"].to_numpy()).sum().reindex(terr["code"]).to_numpy()
                for yc, m in men_iris.items()}
     _write_caf(dest, rc, it, men_iris, terr, men_com, dep, rng, y)
-    _write_qpv_tables(dest, rc, it, census, men_iris, rng, y)
+    _write_qpv_tables(dest, rc, it, census, men_iris, rng, y, dep, orng)
     return written

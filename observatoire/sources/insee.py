@@ -631,8 +631,9 @@ def read_filosofi_cc(path: str | Path, niveau: str = "commune",
 # Tables by territory code (INSEE QPV « données par source », CNAM and France Travail presets)
 # ---------------------------------------------------------------------------------------------------
 
-_QN = re.compile(r"^QN\d{5}[A-Z]$")
-_QP = re.compile(r"^QP\d{6}$")
+# QN + département on 3 characters (059, 02A, 02B, 971) + 2 digits + a letter; QP + 3 + 3 digits
+_QN = re.compile(r"^QN(\d{3}|02[AB])\d{2}[A-Z]$")
+_QP = re.compile(r"^QP(\d{3}|02[AB])\d{3}$")
 _COM = re.compile(r"^\d[\dAB]\d{3}$")
 _IRIS = re.compile(r"^\d[\dAB]\d{7}$")
 
