@@ -202,6 +202,10 @@ def test_zones_and_2015_geographies_escape_names(projet, tmp_path):
     assert "Les Floralies &lt;veille&gt; &amp; co" in html and "<veille>" not in html
     p15 = build_portraits(cfg, pdf=False, geographie="2015", quartiers=["QP059020"])
     assert "Quartier prioritaire 2015" in p15[0].read_text(encoding="utf-8")
+    # the zones got their own index; the 2024 quartiers' index is still the full list
+    assert paths[-1].name == "index-zones.html"
+    index = (cfg.paths.portraits / "index.html").read_text(encoding="utf-8")
+    assert "QN05930M.html" in index and "VEILLE_MARLY_FLORALIES" not in index
 
 
 def test_unknown_quartier_and_missing_data(projet, tmp_path):

@@ -652,11 +652,13 @@ def build_portraits(config, pdf: bool = True, quartiers=None, geographie: str = 
                         "communes": ", ".join(c["nom"] for c in ctx["communes"]), "population": pop,
                         "annee_population": ctx["population"]["annee"] if ctx["population"] else ""})
     if not quartiers:  # a partial rebuild (--quartier) keeps the index of the full run
-        index = out_dir / "index.html"
+        # one index per geography, so that building the 2015 quartiers or the zones on request does not
+        # replace the list of the 2024 quartiers
+        index = out_dir / ("index.html" if geographie == "2024" else f"index-{geographie}.html")
         write_text_atomic(index, render_index(entries, simule=bool(inp.simulated), fichiers_simules=inp.simulated,
-                                         nom_epci=inp.nom_epci, pdf=pdf))
+                                              nom_epci=inp.nom_epci, pdf=pdf))
         written.append(index)
     if pdf:
         from .pdf import print_pdfs
-        written.extend(print_pdfs([p for p in written if p.name != "index.html"]))
+        written.extend(print_pdfs([p for p in written if not p.name.startswith("index")]))
     return written
