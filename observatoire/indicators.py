@@ -556,6 +556,13 @@ def _quartier_codes(frame: pd.DataFrame | None) -> list[str]:
     return sorted(frame["code_qp"].astype(str).unique())
 
 
+def _fill(rows: pd.DataFrame | None, more: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` completed by the rows of ``more`` whose territory it does not have yet."""
+    if rows is None:
+        return more
+    return pd.concat([rows, more.loc[[c for c in more.index if c not in rows.index]]])
+
+
 def compute_indicators(inputs: IndicatorInputs, catalogue: dict[str, Indicateur] | None = None) -> pd.DataFrame:
     """Compute every catalogue indicator at every level the inputs allow.
 
@@ -660,37 +667,30 @@ def compute_indicators(inputs: IndicatorInputs, catalogue: dict[str, Indicateur]
                 if len({d for d in deps if not d.startswith("97")}) > 1 and metro:
                     emit(_sum_parts(com_f, pd.DataFrame({"part": metro, "groupe": CODE_FRANCE}), ind),
                          "france", m)
-            # --- quartiers 2015
+            # --- quartiers 2015 and 2024: the producer's figure wins, then IRIS estimates, then (2024)
+            #     figures transposed from the 2015 quartiers
             q15_prod = base.get("qpv2015")
-            q15_rows = None
-            if q15_prod is not None:
-                q15_rows = q15_prod.loc[[c for c in q15_prod.index if (c in q15 if q15 else c.startswith("QP"))]]
-            if summable and iris_f is not None and "qpv2015" in cws:
-                est = _estimate(iris_f, cws["qpv2015"], ind, method, est_cache, iris_pop)
-                if est is not None:
-                    est = est.copy()
-                    est["geo"] = 2015
-                    q15_rows = est if q15_rows is None else pd.concat(
-                        [q15_rows, est.loc[[c for c in est.index if c not in q15_rows.index]]])
-            emit(q15_rows, "qpv2015", m)
-            # --- quartiers 2024
+
+            def quartiers(prod, codes, prefix, key, geo):
+                rows = None
+                if prod is not None:
+                    rows = prod.loc[[c for c in prod.index if (c in codes if codes else c.startswith(prefix))]]
+                if summable and iris_f is not None and key in cws:
+                    est = _estimate(iris_f, cws[key], ind, method, est_cache, iris_pop)
+                    if est is not None:
+                        est = est.copy()
+                        est["geo"] = geo
+                        rows = _fill(rows, est)
+                return rows
+
             q24_prod = base.get("qpv2024")
-            q24_rows = None
-            if q24_prod is not None:
-                q24_rows = q24_prod.loc[[c for c in q24_prod.index if (c in q24 if q24 else c.startswith("QN"))]]
-            if summable and iris_f is not None and "qpv2024" in cws:
-                est = _estimate(iris_f, cws["qpv2024"], ind, method, est_cache, iris_pop)
-                if est is not None:
-                    est = est.copy()
-                    est["geo"] = 2024
-                    q24_rows = est if q24_rows is None else pd.concat(
-                        [q24_rows, est.loc[[c for c in est.index if c not in q24_rows.index]]])
+            q15_rows = quartiers(q15_prod, q15, "QP", "qpv2015", 2015)
+            emit(q15_rows, "qpv2015", m)
+            q24_rows = quartiers(q24_prod, q24, "QN", "qpv2024", 2024)
             if q15_prod is not None and "qpv2015_qpv2024" in cws:
                 tr = _transpose(q15_prod, cws["qpv2015_qpv2024"], ind)
                 if tr is not None:
-                    tr = tr.loc[[c for c in tr.index if (not q24 or c in q24)]]
-                    q24_rows = tr if q24_rows is None else pd.concat(
-                        [q24_rows, tr.loc[[c for c in tr.index if c not in q24_rows.index]]])
+                    q24_rows = _fill(q24_rows, tr.loc[[c for c in tr.index if (not q24 or c in q24)]])
             emit(q24_rows, "qpv2024", m)
             # --- commune parts and custom zones
             if summable and iris_f is not None:
