@@ -21,7 +21,7 @@ METHODES_LIBELLES = {
     "producteur": "chiffre du producteur",
     "somme": "somme des parties",
     "surface": "pondération par la surface",
-    "dasymetrique": "pondération dasymétrique (population carroyée)",
+    "dasymetrique": "pondération par la population carroyée",
     "transposition_2015_2024": "transposition des périmètres 2015 vers 2024",
     "partenaire": "chiffre publié par un partenaire",
 }

@@ -107,3 +107,12 @@ def test_rank_among_usable_figures_says_so():
     # all 15 usable: no qualifier
     f = _fact(valeur=23.4, millesime=2022, reference=18.9, rang=15, n_pairs=15, n_quartiers=15)
     assert phrase(f, ind).endswith(f"{NNBSP}; c'est le niveau le plus bas des 15 quartiers prioritaires.")
+
+
+def test_watch_zone_is_compared_with_the_quartiers_not_ranked_among_them():
+    ind = _ind(libelle="Taux d'emploi des 15-64 ans", polarite=-1)
+    # peers = 15 quartiers + the zone itself (16); the zone is highest
+    f = _fact(valeur=68.9, millesime=2022, reference=50.0, rang=1, n_pairs=16, n_quartiers=15, hors_pairs=True)
+    assert phrase(f, ind).endswith(f"{NNBSP}; c'est plus que dans chacun des 15 quartiers prioritaires.")
+    f = _fact(valeur=11.2, millesime=2022, reference=48.7, rang=16, n_pairs=16, n_quartiers=15, hors_pairs=True)
+    assert phrase(f, ind).endswith(f"{NNBSP}; c'est moins que dans chacun des 15 quartiers prioritaires.")

@@ -83,6 +83,7 @@ class Fact:
     rang: int | None = None          # 1 = highest value among the peers
     n_pairs: int | None = None
     n_quartiers: int | None = None   # quartiers with a figure that year, usable or not (≥ n_pairs)
+    hors_pairs: bool = False         # the subject is not one of the peers (a zone ranked among the quartiers)
     z_ecart: float | None = None
     z_evolution: float | None = None
 
@@ -219,7 +220,7 @@ def indicator_fact(table: pd.DataFrame, ind: Indicateur, code: str, *, type_terr
     return Fact(indicateur=ind.id, regle=regle, score=float(scores[regle]), valeur=v, millesime=t,
                 reference=ref, reference_libelle=nom_ensemble, valeur_precedente=v0, millesime_precedent=t0,
                 evolution=delta, evolution_unite=unite_evol, rang=rang if n >= MIN_PAIRS else None,
-                n_pairs=n, z_ecart=z_ecart, z_evolution=z_evol,
+                n_pairs=n, z_ecart=z_ecart, z_evolution=z_evol, hors_pairs=peer_types != type_territoire,
                 n_quartiers=int(rows.loc[(rows["type_territoire"] == peer_types)
                                          & (pd.to_numeric(rows["millesime"], errors="coerce") == t),
                                          "code_territoire"].nunique()))

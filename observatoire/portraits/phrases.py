@@ -134,11 +134,17 @@ def phrase(fact: Fact, ind: Indicateur) -> str:
         s += f" ({evol} depuis {fact.millesime_precedent})"
     if fact.rang is not None and fact.n_pairs and fact.n_pairs >= 3:
         # ranked among the quartiers whose figure is usable: say so when some were left out
-        fiables = " dont le chiffre est fiable" if (fact.n_quartiers or 0) > fact.n_pairs else ""
-        if fact.rang == 1:
-            s += f"{fr.NNBSP}; c'est le niveau le plus élevé des {fact.n_pairs} quartiers prioritaires{fiables}"
+        n = fact.n_pairs - 1 if fact.hors_pairs else fact.n_pairs
+        fiables = " dont le chiffre est fiable" if (fact.n_quartiers or 0) > n else ""
+        if fact.hors_pairs:  # a watch zone is not a quartier prioritaire: compare, do not rank it among them
+            if fact.rang == 1:
+                s += f"{fr.NNBSP}; c'est plus que dans chacun des {n} quartiers prioritaires{fiables}"
+            elif fact.rang == fact.n_pairs:
+                s += f"{fr.NNBSP}; c'est moins que dans chacun des {n} quartiers prioritaires{fiables}"
+        elif fact.rang == 1:
+            s += f"{fr.NNBSP}; c'est le niveau le plus élevé des {n} quartiers prioritaires{fiables}"
         elif fact.rang == fact.n_pairs:
-            s += f"{fr.NNBSP}; c'est le niveau le plus bas des {fact.n_pairs} quartiers prioritaires{fiables}"
+            s += f"{fr.NNBSP}; c'est le niveau le plus bas des {n} quartiers prioritaires{fiables}"
     return _capitalise(s) + "."
 
 
