@@ -792,6 +792,15 @@ def _write_caf(dest, ctx, it, men_iris: dict[int, np.ndarray], com_meta_terr: pd
                    f"{NOTE} ; {statut} ; effectifs arrondis à 5 comme la Caf")
 
 
+def _qpv_table_text(base: pd.DataFrame, table: str, libs, order, fmt) -> str:
+    """An INSEE quartier table (``CODGEO;LIBGEO;…`` with the official column names of
+    ``insee.QPV_TABLES[table]``), one row per code of ``order``, cells formatted by ``fmt``."""
+    inv = {v: k for k, v in insee_mod.QPV_TABLES[table].items()}
+    header = ["CODGEO", "LIBGEO"] + [inv[c] for c in base.columns]
+    rows = [[c, libs[c]] + [fmt(x) for x in base.loc[c]] for c in order]
+    return "\r\n".join(";".join(map(str, r)) for r in [header] + rows) + "\r\n"
+
+
 def _write_qpv_tables(dest, ctx, it, census: dict, men_iris: dict, rng, y: Years, dep: str = "",
                       orng=None):
     q24 = ctx.qpv2024
@@ -826,10 +835,7 @@ def _write_qpv_tables(dest, ctx, it, census: dict, men_iris: dict, rng, y: Years
         allvars = allvars.loc[:, ~allvars.columns.duplicated()]
         allvars["P_POP60P"] = allvars["P_POP6074"] + allvars["P_POP75P"]
         base = allvars[list(insee_mod.QPV_TABLES["population"].values())].set_index(units.index)
-        inv = {v: k for k, v in insee_mod.QPV_TABLES["population"].items()}
-        header = ["CODGEO", "LIBGEO"] + [inv[c] for c in base.columns]
-        rows = [[c, libs[c]] + [_num(round(x)) for x in base.loc[c]] for c in order]
-        text = "\r\n".join(";".join(map(str, r)) for r in [header] + rows) + "\r\n"
+        text = _qpv_table_text(base, "population", libs, order, lambda x: _num(round(x)))
         _write(dest, ctx, f"insee_qpv2024_population/insee_qpv2024_population_{year}.csv", text.encode("utf-8"),
                f"{NOTE} ; forme SUPPOSÉE (ASSUMED)" + autres)
     # CNAF table at QPV
@@ -841,10 +847,7 @@ def _write_qpv_tables(dest, ctx, it, census: dict, men_iris: dict, rng, y: Years
                              "NB_ALLOC_DEP50": c["dep50_99"] + c["dep100"], "NB_ALLOC_DEP100": c["dep100"],
                              "NB_FOY_AAH": c["aah"], "NB_FOY_RSA": c["rsa_socle"] + c["rsa_act"],
                              "NB_FOY_FAM": c["fam"], "NB_FOY_MONO": c["mono"]}).set_index(units.index)
-        inv = {v: k for k, v in insee_mod.QPV_TABLES["cnaf"].items()}
-        header = ["CODGEO", "LIBGEO"] + [inv[c] for c in base.columns]
-        rows = [[q, libs[q]] + [str(_r5(x)) for x in base.loc[q]] for q in order]
-        text = "\r\n".join(";".join(map(str, r)) for r in [header] + rows) + "\r\n"
+        text = _qpv_table_text(base, "cnaf", libs, order, lambda x: str(_r5(x)))
         _write(dest, ctx, f"insee_qpv2024_cnaf/insee_qpv2024_cnaf_{year}.csv", text.encode("utf-8"),
                f"{NOTE} ; forme SUPPOSÉE (ASSUMED) ; effectifs arrondis à 5" + autres)
     pops = it["pop22"].to_numpy()
