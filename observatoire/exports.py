@@ -24,7 +24,7 @@ import pandas as pd
 
 from .catalogue import THEMES, Indicateur
 from .store import atomic_path
-from .tidy import METHODES_ESTIMATION, METHODES_LIBELLES, TIDY_COLUMNS
+from .tidy import METHODES_ESTIMATION, METHODES_LIBELLES, TIDY_COLUMNS, TYPES_LIBELLES
 
 
 ENTETES = {
@@ -33,15 +33,11 @@ ENTETES = {
     "millesime": "Année", "millesime_geographie": "Géographie", "valeur": "Valeur",
     "numerateur": "Numérateur", "denominateur": "Dénominateur", "statut": "Statut",
     "methode": "Méthode", "qualite": "Qualité de l'estimation", "source": "Source",
+    "couverture": "Couverture", "simule": "Donnée simulée", "note_producteur": "Note du producteur",
+    "motif": "Motif",
 }
 
-LIBELLES_TYPE = {
-    "iris": "IRIS", "qpv2024": "Quartier prioritaire 2024", "qpv2015": "Quartier prioritaire 2015",
-    "partie_qpv2024": "Partie communale d'un quartier 2024", "zone": "Zone d'étude",
-    "commune": "Commune", "epci": "EPCI", "ensemble_qpv_epci": "Ensemble des quartiers de l'EPCI",
-    "ensemble_qpv_departement": "Quartiers du département", "departement": "Département",
-    "france": "France métropolitaine",
-}
+LIBELLES_TYPE = TYPES_LIBELLES
 
 LIBELLES_STATUT = {"ok": "", "secret": "secret statistique", "nd": "non disponible",
                    "simule": "donnée simulée", "estime": "estimation"}
@@ -142,8 +138,8 @@ def write_xlsx(tidy: pd.DataFrame, catalogue: dict[str, Indicateur], path: str |
     header_fill = PatternFill("solid", fgColor="DDE5F0")
     columns = ["type_territoire", "code_territoire", "libelle_territoire", "libelle_indicateur", "indicateur",
                "unite", "millesime", "millesime_geographie", "valeur", "numerateur", "denominateur",
-               "statut", "methode", "qualite", "source"]
-    widths = [24, 14, 40, 48, 30, 8, 8, 11, 12, 14, 14, 18, 30, 14, 26]
+               "statut", "methode", "qualite", "simule", "motif", "source"]
+    widths = [24, 14, 40, 48, 30, 8, 8, 11, 12, 14, 14, 18, 30, 14, 10, 30, 26]
 
     def styled(ws, value, font=None, fill=None, fmt=None, wrap=False):
         c = WriteOnlyCell(ws, value=_cell(value))
@@ -188,7 +184,8 @@ def write_xlsx(tidy: pd.DataFrame, catalogue: dict[str, Indicateur], path: str |
                 "numerateur": r.numerateur, "denominateur": r.denominateur,
                 "statut": LIBELLES_STATUT.get(r.statut, r.statut) or "ok",
                 "methode": LIBELLES_METHODE.get(r.methode, r.methode), "qualite": r.qualite,
-                "source": r.source,
+                "simule": "oui" if bool(getattr(r, "simule", False)) else "non",
+                "motif": getattr(r, "motif", "") or "", "source": r.source,
             }
             cells = []
             for c in columns:
@@ -199,8 +196,10 @@ def write_xlsx(tidy: pd.DataFrame, catalogue: dict[str, Indicateur], path: str |
         ws.append([styled(ws, source_line, Font(italic=True))])
 
     order = {k: i for i, k in enumerate(["qpv2024", "partie_qpv2024", "qpv2015", "zone", "iris", "commune",
-                                         "epci", "ensemble_qpv_epci", "ensemble_qpv_departement",
-                                         "departement", "france"])}
+                                         "epci", "ensemble_qpv2024_epci", "ensemble_qpv2015_epci",
+                                         "ensemble_qpv2024_departement", "ensemble_qpv2015_departement",
+                                         "departement", "ensemble_qpv2024_france", "ensemble_qpv2015_france",
+                                         "france"])}
     t = t.assign(_o=t["type_territoire"].map(order).fillna(99),
                  _i=t["indicateur"].map({k: i for i, k in enumerate(catalogue)}).fillna(10_000))
     t = t.sort_values(["_i", "_o", "code_territoire", "millesime", "source"], kind="stable")

@@ -57,8 +57,7 @@ from .sources.table import SourceTable
 from .tidy import CODE_FRANCE, METHODES_ESTIMATION, STATUT_RANG, TIDY_COLUMNS  # noqa: F401 (re-exported)
 
 
-TYPES_TERRITOIRE = ("iris", "qpv2024", "qpv2015", "partie_qpv2024", "zone", "commune", "epci",
-                    "ensemble_qpv_epci", "ensemble_qpv_departement", "departement", "france")
+from .tidy import TYPES_TERRITOIRE  # noqa: E402
 
 #: Statut priority (lower rank wins when several apply).
 LIBELLE_FRANCE = "France métropolitaine"
@@ -445,7 +444,6 @@ def _rows(f: pd.DataFrame | None, type_territoire: str, ind: Indicateur, millesi
         statut[(statut == "ok") & f["val"].isna()] = "nd"   # undefined rate (0/0), missing value
     ok = statut == "ok"
     statut[ok & f["estime"].astype(bool)] = "estime"
-    statut[ok & f["simule"].astype(bool)] = "simule"
     codes = pd.Index(f.index.astype(str))
     df = pd.DataFrame({
         "type_territoire": type_territoire,
@@ -461,6 +459,7 @@ def _rows(f: pd.DataFrame | None, type_territoire: str, ind: Indicateur, millesi
         "methode": f["methode"].astype(object).to_numpy(),
         "qualite": f["qualite"].astype(object).to_numpy(),
         "source": f["source"].astype(object).to_numpy(),
+        "simule": f["simule"].astype(bool).to_numpy(),
     })
     if ind.type == "valeur_producteur":
         df["numerateur"] = np.nan
@@ -496,12 +495,14 @@ def _labels(inputs: IndicatorInputs, groups: dict) -> dict[str, dict[str, str]]:
     if inputs.epci_siren:
         nom = inputs.epci_nom or inputs.epci_siren
         lab["epci"][inputs.epci_siren] = nom
-        lab["ensemble_qpv_epci"][inputs.epci_siren] = f"Ensemble des quartiers prioritaires – {nom}"
+        for g in (2015, 2024):
+            lab[f"ensemble_qpv{g}_epci"][inputs.epci_siren] = f"Ensemble des QPV {g} – {nom}"
     dep = _dep_frame(inputs.departement)
     if dep is not None:
         for _, r in dep.iterrows():
             lab["departement"][str(r["code"])] = str(r["nom"])
-            lab["ensemble_qpv_departement"][str(r["code"])] = f"Quartiers prioritaires – {r['nom']}"
+            for g in (2015, 2024):
+                lab[f"ensemble_qpv{g}_departement"][str(r["code"])] = f"Ensemble des QPV {g} – {r['nom']}"
     lab["france"][CODE_FRANCE] = LIBELLE_FRANCE
     return lab
 
@@ -604,6 +605,9 @@ def compute_indicators(inputs: IndicatorInputs, catalogue: dict[str, Indicateur]
     millesimes = sorted({m for (_, m) in groups})
     for ind in catalogue.values():
         ech = set(ind.echelles) if ind.echelles else set(TYPES_TERRITOIRE)
+        for e in list(ech):
+            if e.startswith("ensemble_qpv_"):
+                ech |= {e.replace("ensemble_qpv_", f"ensemble_qpv{g}_") for g in (2015, 2024)}
         summable = ind.type in ("ratio", "effectif")
 
         def emit(f, kind, m):
@@ -710,7 +714,7 @@ def compute_indicators(inputs: IndicatorInputs, catalogue: dict[str, Indicateur]
                         continue  # incomplete: an ensemble needs every quartier
                     ens = _sum_parts(rows, pd.DataFrame({"part": codes, "groupe": siren}), ind)
                     ens["geo"] = geo
-                    emit(ens, "ensemble_qpv_epci", m)
+                    emit(ens, f"ensemble_qpv{geo}_epci", m)
             # --- quartiers of the département (producer QPV tables)
             if summable and dep:
                 for prod, geo, listed in ((q24_prod, 2024, q24), (q15_prod, 2015, q15)):
@@ -722,7 +726,7 @@ def compute_indicators(inputs: IndicatorInputs, catalogue: dict[str, Indicateur]
                         continue
                     ens = _sum_parts(prod, pd.DataFrame({"part": parts, "groupe": dep}), ind)
                     ens["geo"] = geo
-                    emit(ens, "ensemble_qpv_departement", m)
+                    emit(ens, f"ensemble_qpv{geo}_departement", m)
 
     if not out:
         return pd.DataFrame({c: pd.Series(dtype=_DTYPES[c]) for c in TIDY_COLUMNS})
@@ -733,12 +737,22 @@ def compute_indicators(inputs: IndicatorInputs, catalogue: dict[str, Indicateur]
 _DTYPES = {"type_territoire": object, "code_territoire": object, "libelle_territoire": object,
            "indicateur": object, "millesime": "int64", "millesime_geographie": "int64",
            "valeur": "float64", "numerateur": "float64", "denominateur": "float64", "statut": object,
-           "methode": object, "qualite": object, "source": object}
+           "methode": object, "qualite": object, "source": object, "couverture": "float64",
+           "simule": bool, "note_producteur": object, "motif": object}
 
 
 def _normalise(tidy: pd.DataFrame) -> pd.DataFrame:
     """Column order, dtypes, withheld numbers blanked, qualite only for estimates."""
-    tidy = tidy[TIDY_COLUMNS].copy()
+    tidy = tidy.copy()
+    for c, default in (("couverture", np.nan), ("simule", False), ("note_producteur", ""), ("motif", "")):
+        if c not in tidy.columns:
+            tidy[c] = default
+    tidy["simule"] = tidy["simule"].fillna(False).astype(bool)
+    if "statut" in tidy.columns and (tidy["statut"] == "simule").any():  # partner/legacy rows
+        legacy = tidy["statut"] == "simule"
+        tidy.loc[legacy, "simule"] = True
+        tidy.loc[legacy, "statut"] = np.where(tidy.loc[legacy, "methode"].isin(METHODES_ESTIMATION), "estime", "ok")
+    tidy = tidy[TIDY_COLUMNS]
     for c, t in _DTYPES.items():
         if t is object:
             tidy[c] = tidy[c].astype(object)
@@ -900,4 +914,5 @@ def concat_tidy(*frames: pd.DataFrame) -> pd.DataFrame:
     frames = [f for f in frames if f is not None and len(f)]
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=_DTYPES[c]) for c in TIDY_COLUMNS})
-    return _normalise(pd.concat([f[TIDY_COLUMNS] for f in frames], ignore_index=True))
+    return _normalise(pd.concat([f[[c for c in TIDY_COLUMNS if c in f.columns]] for f in frames],
+                                ignore_index=True))

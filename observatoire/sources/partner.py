@@ -59,7 +59,18 @@ from ..tidy import TIDY_COLUMNS
 
 
 TYPES_PARTENAIRE = ("iris", "commune", "qpv2015", "qpv2024", "partie_qpv2024", "zone", "epci",
-                    "ensemble_qpv_epci", "ensemble_qpv_departement", "departement", "france")
+                    "ensemble_qpv_epci", "ensemble_qpv_departement", "departement", "france",
+                    "ensemble_qpv2015_epci", "ensemble_qpv2024_epci", "ensemble_qpv2015_departement",
+                    "ensemble_qpv2024_departement")
+
+
+def _set_geography(kind: str, millesime) -> str:
+    """A partner's « ensemble des QPV » refers to the quartiers of its time: the 2015 geography for
+    figures before 2024, the 2024 one after."""
+    if kind in ("ensemble_qpv_epci", "ensemble_qpv_departement"):
+        geo = 2024 if millesime is not None and not pd.isna(millesime) and int(millesime) >= 2024 else 2015
+        return kind.replace("ensemble_qpv_", f"ensemble_qpv{geo}_")
+    return kind
 
 FIGURE_COLUMNS = ["type_territoire", "code_territoire", "libelle_territoire", "indicateur",
                   "libelle_indicateur", "valeur", "unite", "annee", "millesime", "millesime_debut",
@@ -184,9 +195,9 @@ def _territory_type(code: str, declared: str | None, mapping: dict | None) -> st
 
 
 def _geo_year(kind: str, millesime) -> int:
-    if kind in ("qpv2024", "partie_qpv2024", "ensemble_qpv_epci", "ensemble_qpv_departement"):
+    if kind in ("qpv2024", "partie_qpv2024") or kind.startswith("ensemble_qpv2024"):
         return 2024
-    if kind == "qpv2015":
+    if kind == "qpv2015" or kind.startswith("ensemble_qpv2015"):
         return 2015
     return int(millesime) if millesime is not None and not pd.isna(millesime) else 0
 
@@ -375,7 +386,8 @@ def read_partner(spec: dict[str, Any], config=None, catalogue=None) -> pd.DataFr
         type / millésime is not given.
     """
     f = _figures(spec, config, catalogue)
-    f = f.loc[f["dans_tidy"].astype(bool)]
+    f = f.loc[f["dans_tidy"].astype(bool)].copy()
+    f["type_territoire"] = [_set_geography(k, m) for k, m in zip(f["type_territoire"], f["millesime"])]
     tidy = pd.DataFrame({
         "type_territoire": f["type_territoire"].astype(object),
         "code_territoire": f["code_territoire"].astype(object),
@@ -386,6 +398,7 @@ def read_partner(spec: dict[str, Any], config=None, catalogue=None) -> pd.DataFr
         "valeur": f["valeur"].astype(float),
         "numerateur": np.nan, "denominateur": np.nan,
         "statut": "ok", "methode": "partenaire", "qualite": None,
+        "couverture": np.nan, "simule": False, "note_producteur": "", "motif": "",
         "source": f["source"].astype(object),
     }, columns=TIDY_COLUMNS)
     tidy["millesime_geographie"] = tidy["millesime_geographie"].astype("int64")
