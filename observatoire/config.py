@@ -121,10 +121,12 @@ DEFAULT_MILLESIMES: dict[str, Any] = {
     "qpv2024": 2024,
     "qpv2015": 2015,
     "rp": [2017, 2022],     # census editions (base infracommunale); first = comparison year
-    "filosofi": [2021],     # Filosofi IRIS and QPV (2021 = last edition)
-    "caf": [2019, 2023],
-    "cnam": [2023],
-    "france_travail": [2023],
+    "filosofi": [2021],     # Filosofi IRIS, communes, quartiers 2015 (2021 = last edition)
+    "qp_insee": [2017, 2022],  # editions of INSEE's tables by quartier 2015 (DEMO, IPRO, REVN)
+    "caf": [2020],          # Cnaf allocataires by IRIS (INSEE « données par source »)
+    "cnam": [2022],
+    "qp2024": [2024],       # editions of INSEE's tables by quartier 2024
+    "filosofi_qp2024": [2021],
 }
 
 _SIREN = re.compile(r"^\d{9}$")

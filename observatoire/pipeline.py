@@ -3,14 +3,14 @@
 Composes the public functions of each stage, in the order of the data flow:
 
 1. territory and geographic layers (:mod:`observatoire.territory`),
-2. custom zones (:mod:`observatoire.spatial.zones`),
+2. custom zones (:mod:`observatoire.spatial.zones`) and commune parts of quartiers,
 3. crosswalks IRIS × quartiers / commune parts / zones and QPV 2015 × 2024, with dasymetric weights
    from a population raster when one is available (:mod:`observatoire.spatial`),
-4. statistical tables (one reader per producer, :func:`observatoire.sources.insee.read_any`),
-5. indicators at every scale with reference territories and evolutions
-   (:mod:`observatoire.indicators`), plus partner tables (:mod:`observatoire.sources.partner`),
-6. the GeoPackage, the CSV and the XLSX, each written atomically (:mod:`observatoire.store`,
-   :mod:`observatoire.exports`).
+4. statistical tables (one reader per producer, :func:`observatoire.sources.readers.read_source`),
+5. indicators at every scale with reference territories (:mod:`observatoire.indicators`), plus
+   partner tables (:mod:`observatoire.sources.partner`),
+6. the GeoPackage, the CSV, the Parquet and the XLSX, each written atomically
+   (:mod:`observatoire.store`, :mod:`observatoire.exports`).
 """
 
 from __future__ import annotations
@@ -20,20 +20,16 @@ import tempfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .config import Config
 from .errors import ObservatoireError
+from .progress import etape, info
 
 log = logging.getLogger(__name__)
 
-#: Statistical sources are those read by :func:`observatoire.sources.insee.read_any`.
-STAT_PREFIXES = ("insee_rp_", "insee_filosofi_iris", "insee_filosofi_qp15", "insee_filosofi_cc",
-                 "insee_qpv2024_", "caf_", "cnam_", "france_travail_")
-
-
-def _is_stat_source(source_id: str) -> bool:
-    return source_id.startswith(STAT_PREFIXES)
+GEO_SOURCES = {"iris": ("ign_iris",), "qpv2024": ("anct_qpv2024",), "qpv2015": ("anct_qpv2015",)}
 
 
 def commune_parts(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -47,6 +43,9 @@ def commune_parts(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoD
     from .sources.anct import split_list
     from .spatial.crosswalk import quartier_commune_parts
 
+    cols = ["code_zone", "code_qp", "insee_com", "libelle"]
+    if qpv.empty or communes.empty:
+        return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in cols}, geometry=[], crs=qpv.crs or 2154)
     pieces = quartier_commune_parts(qpv[["code_qp", "geometry"]], communes[["code_insee", "geometry"]])
     listed = {(q, c) for q, codes in zip(qpv["code_qp"], qpv["insee_com"]) for c in split_list(codes)}
     pieces = pieces[[(q, c) in listed for q, c in zip(pieces["code_qp"], pieces["insee_com"])]]
@@ -54,8 +53,7 @@ def commune_parts(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoD
     lib = dict(zip(qpv["code_qp"], qpv["lib_qp"]))
     nom = dict(zip(communes["code_insee"], communes["nom"]))
     pieces = pieces.assign(libelle=[f"{lib[q]} (partie {nom[c]})" for q, c in zip(pieces["code_qp"], pieces["insee_com"])])
-    return gpd.GeoDataFrame(pieces[["code_zone", "code_qp", "insee_com", "libelle", "geometry"]],
-                            geometry="geometry", crs=qpv.crs).reset_index(drop=True)
+    return gpd.GeoDataFrame(pieces[cols + ["geometry"]], geometry="geometry", crs=qpv.crs).reset_index(drop=True)
 
 
 def population_raster(config: Config, workdir: Path, bbox) -> Path | None:
@@ -83,30 +81,31 @@ def population_raster(config: Config, workdir: Path, bbox) -> Path | None:
     return grid_to_raster(grid, col, workdir / "population_200m.tif")
 
 
-def read_stat_tables(config: Config, territory) -> list:
+def read_stat_tables(config: Config, communes: set[str]) -> list:
     """Every statistical table present in ``data/raw`` (manifest order), flagged simulated as recorded."""
+    from .progress import suivre
     from .sources.fetch import manifest_entries
-    from .sources.insee import read_any
+    from .sources.readers import is_statistical, read_source
 
+    entries = [(rel, e) for rel, e in sorted(manifest_entries(config).items())
+               if is_statistical(e.get("source", rel.split("/", 1)[0])) and (config.paths.raw / rel).exists()]
     tables = []
-    for rel, entry in sorted(manifest_entries(config).items()):
+    for rel, entry in suivre(entries, "tableaux statistiques"):
         source = entry.get("source", rel.split("/", 1)[0])
-        if not _is_stat_source(source):
-            continue
-        path = config.paths.raw / rel
-        if not path.exists():
-            continue
-        tables.extend(read_any(source, path, communes=set(territory.codes), simule=bool(entry.get("simule"))))
+        tables.extend(read_source(source, config.paths.raw / rel, communes=communes, simule=bool(entry.get("simule"))))
     return tables
 
 
 def build_crosswalks(layers: dict, zones: gpd.GeoDataFrame, parts: gpd.GeoDataFrame,
-                     raster: Path | None) -> dict[str, pd.DataFrame]:
-    """IRIS → quartiers 2024 / 2015 / commune parts / zones, and QPV 2015 → 2024."""
+                     raster: Path | None) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """IRIS → quartiers 2024 / 2015 / commune parts / zones, and QPV 2015 → 2024; with the totals of
+    every zone (area, and raster population when weights exist) that coverage is measured against."""
     from .spatial.crosswalk import build_crosswalk, iris_zone_crosswalk
+    from .spatial.raster import zonal_sums
 
     iris = layers["iris"]
     cws: dict[str, pd.DataFrame] = {}
+    totals: dict[str, pd.DataFrame] = {}
     targets = {
         "qpv2024": layers["qpv_2024"].rename(columns={"code_qp": "code_zone"}),
         "qpv2015": layers["qpv_2015"].rename(columns={"code_qp": "code_zone"}),
@@ -117,13 +116,101 @@ def build_crosswalks(layers: dict, zones: gpd.GeoDataFrame, parts: gpd.GeoDataFr
         if target is None or target.empty:
             continue
         cws[key] = iris_zone_crosswalk(iris, target[["code_zone", "geometry"]], raster=raster)
+        t = pd.DataFrame({"code_zone": target["code_zone"].astype(str).to_numpy(),
+                          "surface_m2": target.geometry.area.to_numpy()})
+        if raster is not None:
+            t["population_zone"] = zonal_sums(target.geometry.reset_index(drop=True), raster)
+        totals[key] = t
     q15, q24 = layers["qpv_2015"], layers["qpv_2024"]
     if not q15.empty and not q24.empty:
         cw = build_crosswalk(q15[["code_qp", "geometry"]].rename(columns={"code_qp": "code_source"}),
                              q24[["code_qp", "geometry"]].rename(columns={"code_qp": "code_zone"}),
                              "code_source", "code_zone")
         cws["qpv2015_qpv2024"] = cw.rename(columns={"part_source": "poids_surface"})
-    return cws
+    return cws, totals
+
+
+def quartier_references(qpv: gpd.GeoDataFrame, shares: pd.DataFrame, composition: pd.DataFrame,
+                        geo: int, name_col: str) -> pd.DataFrame:
+    """Each quartier's reference EPCI (the EPCI of the commune holding the largest share of it), its
+    département, and whether part of it lies outside that EPCI (counted whole in the EPCI's set).
+
+    Returns ``code, libelle, epci, dep, debordant, main`` (``main``: the commune holding the largest share).
+    """
+    cols = ["code", "libelle", "epci", "dep", "debordant", "main"]
+    if qpv.empty:
+        return pd.DataFrame(columns=cols)
+    epci_of = dict(zip(composition["code_insee"].astype(str), composition["siren_epci"].astype(str)))
+    dep_of = dict(zip(composition["code_insee"].astype(str), composition["dep"].astype(str)))
+    sh = shares[shares["millesime_qpv"].astype(int) == geo].copy()
+    sh["epci"] = sh["insee_com"].astype(str).map(epci_of)
+    rows = []
+    for code, lib in zip(qpv["code_qp"].astype(str), qpv[name_col].astype(str)):
+        s = sh[sh["code_qp"] == code].sort_values("part_surface", ascending=False)
+        main = str(s["insee_com"].iloc[0]) if len(s) else None
+        epci = epci_of.get(main) if main else None
+        dep = dep_of.get(main) if main else None
+        if dep is None:
+            d = code[2:5]
+            dep = d if d.startswith("97") else d[1:]
+        debord = bool(len(s) and (s["epci"].fillna("?") != epci).any())
+        rows.append((code, lib, epci or "", dep, debord, main))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _quartiers_by_departement(codes: list[str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for c in codes:
+        d = c[2:5]
+        out.setdefault(d if d.startswith("97") else d[1:], set()).add(c)
+    return out
+
+
+def _simulated(config: Config, source_ids) -> bool:
+    from .sources.fetch import is_simulated
+
+    return any(is_simulated(config, s) for s in source_ids)
+
+
+def _iris_population(tables) -> pd.Series | None:
+    pops = sorted((t for t in tables if t.niveau == "iris" and "P_POP" in t.data.columns), key=lambda t: t.millesime)
+    return pops[-1].data["P_POP"].dropna() if pops else None
+
+
+def indicator_inputs(config: Config, territory, layers: dict, zones, parts, crosswalks, totals, raster, tables):
+    """Assemble :class:`observatoire.indicators.IndicatorInputs` from the layers of the build."""
+    from . import indicators
+    from .sources import anct
+    from .sources.fetch import raw_files
+
+    comp = territory.composition
+    quartiers = {}
+    for geo, layer, name_col, src in ((2024, "qpv_2024", "lib_qp", "anct_qpv2024"), (2015, "qpv_2015", "nom_qp", "anct_qpv2015")):
+        liste = quartier_references(layers[layer], layers["qpv_communes"], comp, geo, name_col)
+        # the territory's quartiers: those whose main commune is one of its communes (a neighbour's
+        # quartier overlapping the territory stays in the layer, for the 2015 → 2024 transposition)
+        liste = liste[liste["main"].isin(territory.codes)].drop(columns="main").reset_index(drop=True)
+        files = raw_files(config, src)
+        national = anct.quartier_codes(files[0], geo) if files else []
+        quartiers[geo] = indicators.Quartiers(geo, liste, _quartiers_by_departement(national))
+        layers[layer] = layers[layer].merge(liste[["code", "epci", "dep", "debordant"]].rename(
+            columns={"code": "code_qp", "epci": "epci_reference"}), on="code_qp", how="left")
+    communes = pd.DataFrame(layers["communes_publiees"].drop(columns="geometry"))
+    iris_sim = _simulated(config, GEO_SOURCES["iris"])
+    geometrie = {"qpv2024": iris_sim or _simulated(config, GEO_SOURCES["qpv2024"]),
+                 "qpv2015": iris_sim or _simulated(config, GEO_SOURCES["qpv2015"]),
+                 "partie_qpv2024": iris_sim or _simulated(config, GEO_SOURCES["qpv2024"]),
+                 "zone": iris_sim,
+                 "qpv2015_qpv2024": _simulated(config, GEO_SOURCES["qpv2015"] + GEO_SOURCES["qpv2024"])}
+    return indicators.IndicatorInputs(
+        tables=tables, communes=communes, composition=comp[["code_insee", "dep", "siren_epci"]],
+        iris=pd.DataFrame(layers["iris"].drop(columns="geometry")), epcis=territory.epcis,
+        departements=pd.DataFrame(layers["departement"].drop(columns="geometry")), quartiers=quartiers,
+        zones=pd.DataFrame(zones.drop(columns="geometry")), parties=pd.DataFrame(parts.drop(columns="geometry")),
+        crosswalks=crosswalks, zones_total=totals, geometrie_simulee=geometrie,
+        iris_population=_iris_population(tables),
+        estimation_method="dasymetrique" if raster is not None else "surface",
+        annees_ecart_min=config.annees_ecart_min)
 
 
 def build(config: Config) -> Path:
@@ -135,56 +222,52 @@ def build(config: Config) -> Path:
     from .store import write_gpkg
     from .territory import build_geographic_layers, resolve_territory
 
-    territory = resolve_territory(config)
-    layers = build_geographic_layers(config, territory)
-    catalogue = load_catalogue()
-
-    zones = load_zones(config.zones, layers["iris"]) if config.zones else gpd.GeoDataFrame(
-        {"code": [], "libelle": [], "commune": []}, geometry=[], crs=layers["iris"].crs)
-    layers["zones"] = zones
-    members = layers["communes"][layers["communes"]["code_insee"].isin(territory.codes)]
-    parts = commune_parts(layers["qpv_2024"], members)
-
-    with tempfile.TemporaryDirectory(prefix="observatoire-") as tmp:
-        bbox = tuple(layers["epci"].total_bounds)
-        raster = population_raster(config, Path(tmp), bbox)
-        crosswalks = build_crosswalks(layers, zones, parts, raster)
-
-    tables = read_stat_tables(config, territory)
-    dep = layers["departement"]
-    inputs = indicators.IndicatorInputs(
-        tables=tables,
-        communes=pd.DataFrame(layers["communes"].drop(columns="geometry")),
-        iris=pd.DataFrame(layers["iris"].drop(columns="geometry")),
-        qpv2024=pd.DataFrame(layers["qpv_2024"].drop(columns="geometry")),
-        qpv2015=pd.DataFrame(layers["qpv_2015"].drop(columns="geometry")),
-        zones=pd.DataFrame(zones.drop(columns="geometry")),
-        qpv_communes=layers["qpv_communes"],
-        crosswalks=crosswalks,
-        epci_siren=territory.epci_siren or territory.code,
-        epci_nom=territory.nom,
-        departement=pd.DataFrame(dep.drop(columns="geometry")) if dep is not None else None,
-        territory_communes=set(territory.codes),
-        estimation_method="dasymetrique" if raster is not None else "surface",
-        annees_ecart_min=config.annees_ecart_min,
-    )
-    tidy = indicators.compute_indicators(inputs, catalogue)
-    partners = read_partners(config, catalogue)
-    if partners is not None and len(partners):
-        tidy = indicators.concat_tidy(tidy, partners)
-
+    with etape("Territoire et couches géographiques") as e:
+        territory = resolve_territory(config)
+        layers = build_geographic_layers(config, territory)
+        catalogue = load_catalogue()
+        zones = load_zones(config.zones, layers["iris"]) if config.zones else gpd.GeoDataFrame(
+            {"code": [], "libelle": [], "commune": []}, geometry=[], crs=layers["iris"].crs)
+        layers["zones"] = zones
+        members = layers["communes"][layers["communes"]["code_insee"].isin(territory.codes)]
+        parts = commune_parts(layers["qpv_2024"], members)
+        e.resume(f"{territory.nom} : {len(territory.codes)} communes, {len(layers['iris'])} IRIS, "
+                 f"{len(layers['qpv_2024'])} quartiers 2024, {len(layers['qpv_2015'])} quartiers 2015")
+    with etape("Correspondances IRIS × quartiers") as e:
+        with tempfile.TemporaryDirectory(prefix="observatoire-") as tmp:
+            bbox = tuple(layers["epci"].total_bounds)
+            raster = population_raster(config, Path(tmp), bbox)
+            crosswalks, totals = build_crosswalks(layers, zones, parts, raster)
+        e.resume(f"{sum(len(c) for c in crosswalks.values())} pièces ({'dasymétrique' if raster is not None else 'surface'})")
+    with etape("Tableaux statistiques") as e:
+        publish = set(territory.codes) | set(layers["communes_publiees"]["code_insee"])
+        tables = read_stat_tables(config, publish)
+        e.resume(f"{len(tables)} tableaux lus")
+    with etape("Indicateurs") as e:
+        inputs = indicator_inputs(config, territory, layers, zones, parts, crosswalks, totals, raster, tables)
+        tidy = indicators.compute_indicators(inputs, catalogue)
+        partners = read_partners(config, catalogue)
+        if partners is not None and len(partners):
+            tidy = indicators.concat_tidy(tidy, partners)
+        e.resume(f"{len(tidy)} chiffres ({int((~tidy['simule']).sum())} réels, {int(tidy['simule'].sum())} simulés)")
     for key, cw in crosswalks.items():
         layers[f"crosswalk_{key}"] = pd.DataFrame(cw)
     layers["qpv_2024_parties"] = parts
     layers["indicateurs"] = tidy
-
+    layers.pop("communes_publiees", None)
     simulated = bool(layers["sources"]["simule"].astype(bool).any()) if "sources" in layers else False
-    config.paths.processed.mkdir(parents=True, exist_ok=True)
-    # CSV and XLSX first (atomic each), the GeoPackage last: make keys on its timestamp.
-    exports.write_csv(tidy, config.paths.indicateurs_csv)
-    libelles: dict[str, str] = {}
-    for spec in config.partenaires:
-        if Path(spec["fichier"]).exists():
-            libelles.update(partner_labels(spec, config, catalogue))
-    exports.write_xlsx(tidy, catalogue, config.paths.indicateurs_xlsx, simulated=simulated, libelles=libelles)
-    return write_gpkg(layers, config.paths.gpkg)
+    with etape("Écriture des résultats") as e:
+        config.paths.processed.mkdir(parents=True, exist_ok=True)
+        # CSV, Parquet and XLSX first (atomic each), the GeoPackage last: make keys on its timestamp.
+        exports.write_csv(tidy, config.paths.indicateurs_csv)
+        exports.write_parquet(tidy, config.paths.processed / "indicateurs.parquet")
+        libelles: dict[str, str] = {}
+        for spec in config.partenaires:
+            if Path(spec["fichier"]).exists():
+                libelles.update(partner_labels(spec, config, catalogue))
+        exports.write_xlsx(tidy, catalogue, config.paths.indicateurs_xlsx, simulated=simulated, libelles=libelles)
+        out = write_gpkg(layers, config.paths.gpkg)
+        e.resume(f"{config.paths.gpkg}, indicateurs.csv, .parquet, .xlsx")
+    if np.any(tidy["simule"].to_numpy()):
+        info("  Les chiffres construits à partir de fichiers simulés portent simule = True dans la table.")
+    return out

@@ -39,6 +39,15 @@ class Territory:
     epci_siren: str | None
     epci_nom: str | None
     nom: str
+    composition: pd.DataFrame | None = None
+
+    @property
+    def epcis(self) -> pd.DataFrame:
+        """EPCIs holding at least one commune of the territory: ``siren, nom``."""
+        c = self.communes[self.communes["siren_epci"] != SANS_EPCI]
+        return (c[["siren_epci", "nom_epci"]].drop_duplicates("siren_epci")
+                .rename(columns={"siren_epci": "siren", "nom_epci": "nom"}).sort_values("siren")
+                .reset_index(drop=True))
 
     @property
     def code(self) -> str:
@@ -50,9 +59,17 @@ class Territory:
 
 
 def composition_path(config) -> Path:
-    """``data/raw/insee_epci/Intercommunalite_Metropole_au_01-01-<cog>.zip`` for the configured vintage."""
+    """The INSEE composition file in ``data/raw/insee_epci/``: the official name for the configured
+    vintage (``Intercommunalite_Metropole_au_01-01-<cog>.zip``) when present, else the only file of the
+    folder (a CSV export, an XLSX…)."""
     mil = config.millesime(EPCI_SOURCE.millesime_cle)
-    return config.paths.raw / EPCI_SOURCE.id / EPCI_SOURCE.fichier.format(millesime=mil)
+    official = config.paths.raw / EPCI_SOURCE.id / EPCI_SOURCE.fichier.format(millesime=mil)
+    if official.exists():
+        return official
+    folder = official.parent
+    others = sorted(p for p in folder.glob("*") if p.is_file() and not p.name.endswith((".part", ".tmp"))) \
+        if folder.exists() else []
+    return others[0] if len(others) == 1 else official
 
 
 def _epci_label(df: pd.DataFrame, siren: str) -> str:
@@ -92,8 +109,8 @@ def territory_from_composition(territoire, composition: pd.DataFrame, fichier: s
             sugg = suggest_epci(comp, territoire.epci)
             hint = ("EPCI proches : " + " ; ".join(sugg)) if sugg else "vérifiez le SIREN sur insee.fr"
             raise ObservatoireError(
-                f"L'EPCI de SIREN {territoire.epci} n'existe pas dans le fichier INSEE des intercommunalités "
-                "(unknown EPCI SIREN).", fichier=fichier,
+                f"L'EPCI de SIREN {territoire.epci} n'existe pas dans le fichier INSEE des intercommunalités.",
+                fichier=fichier,
                 correction=f"corrigez [territoire] epci dans observatoire.toml. {hint}")
         epci_siren = territoire.epci
         epci_nom = str(rows["nom_epci"].iloc[0])
@@ -108,7 +125,7 @@ def territory_from_composition(territoire, composition: pd.DataFrame, fichier: s
                 m = difflib.get_close_matches(c, comp["code_insee"].tolist(), n=3, cutoff=0.8)
                 sugg += [f"{x} {comp.loc[comp['code_insee'] == x, 'nom_commune'].iloc[0]}" for x in m]
             raise ObservatoireError(
-                f"Codes commune inconnus dans le fichier INSEE : {', '.join(unknown)} (unknown commune codes).",
+                f"Codes commune inconnus dans le fichier INSEE : {', '.join(unknown)}.",
                 fichier=fichier, correction="corrigez [territoire] communes dans observatoire.toml"
                 + (f" (codes proches : {', '.join(sugg)})" if sugg else ""))
         nom = territoire.nom or f"Territoire de {len(wanted)} communes"
@@ -116,13 +133,13 @@ def territory_from_composition(territoire, composition: pd.DataFrame, fichier: s
         rows = comp[comp["dep"] == territoire.departement]
         if rows.empty:
             raise ObservatoireError(f"Aucune commune du département {territoire.departement} dans le fichier "
-                                    "INSEE des intercommunalités (unknown département).", fichier=fichier,
+                                    "INSEE des intercommunalités.", fichier=fichier,
                                     correction="indiquez un code de département de métropole, par exemple \"59\"")
         nom = territoire.nom or f"Département {territoire.departement}"
     rows = rows.sort_values("code_insee").reset_index(drop=True)
     return Territory(kind=kind, communes=rows, codes=frozenset(rows["code_insee"]),
                      departements=sorted(rows["dep"].unique().tolist()), epci_siren=epci_siren,
-                     epci_nom=epci_nom, nom=nom)
+                     epci_nom=epci_nom, nom=nom, composition=comp)
 
 
 def resolve_territory(config) -> Territory:
@@ -137,7 +154,7 @@ def resolve_territory(config) -> Territory:
     if not path.exists():
         raise SourceMissingError(
             "Le fichier INSEE de composition des intercommunalités est absent : le territoire ne peut pas "
-            "être résolu (EPCI composition file missing).", fichier=str(path),
+            "être résolu.", fichier=str(path),
             correction="lancez d'abord « observatoire fetch » (ou --mirror DOSSIER)")
     return territory_from_composition(config.territoire, read_epci_composition(path), str(path))
 
@@ -230,4 +247,5 @@ def build_geographic_layers(config, territory: Territory | None = None) -> dict:
         "qpv_2024": qpv24, "qpv_2015": qpv15,
         "qpv_communes": pd.concat(shares, ignore_index=True),
         "sources": sources_table(manifest_entries(config), config.millesimes, keys),
+        "communes_publiees": all_communes,
     }

@@ -49,8 +49,8 @@ TYPES_LIBELLES = {
     "ensemble_qpv2024_epci": "Ensemble des QPV 2024 de l'EPCI",
     "ensemble_qpv2015_departement": "Ensemble des QPV 2015 du département",
     "ensemble_qpv2024_departement": "Ensemble des QPV 2024 du département",
-    "ensemble_qpv2015_france": "Ensemble des QPV 2015 de France métropolitaine",
-    "ensemble_qpv2024_france": "Ensemble des QPV 2024 de France métropolitaine",
+    "ensemble_qpv2015_france": "Ensemble des QPV 2015 de France (Insee)",
+    "ensemble_qpv2024_france": "Ensemble des QPV 2024 de France (Insee)",
 }
 
 #: A figure is an estimate iff its ``methode`` is one of these.
@@ -73,6 +73,9 @@ QUALITES = ("bonne", "moyenne", "faible")
 #: Code of France métropolitaine in ``code_territoire``.
 CODE_FRANCE = "FRM"
 LIBELLE_FRANCE = "France métropolitaine"
+#: Code of the « Ensemble des QPV » sets of France (``ensemble_qpv2015_france``…): INSEE's « Ensemble »
+#: row covers every quartier of its file, overseas ones included when the source covers them.
+CODE_ENSEMBLE_FRANCE = "FR"
 
 #: Producers named in ``note_producteur`` (``NOTE_CNAF:1`` → « Cnaf »).
 _NOTE_PRODUCTEURS = {"CNAF": "Cnaf", "CNAM": "Cnam", "PE": "France Travail (Pôle emploi)",

@@ -55,6 +55,8 @@ class Indicateur:
     numerateur: str | None = None
     denominateur: str | None = None
     variable: str | None = None          # producer variable for valeur_producteur / effectif
+    taux_publie: str | None = None       # the producer's published rate, where it publishes no counts
+    denominateur_publie: str | None = None  # count published with that rate (weights for sums of sets)
     facteur: float = 1.0                 # e.g. 1/12 to show a yearly income per month
     echelles: tuple[str, ...] = ()
     definition: str = ""
@@ -67,6 +69,14 @@ class Indicateur:
     @property
     def libelle_theme(self) -> str:
         return THEMES.get(self.theme, self.theme)
+
+    def a_l_echelle(self, type_territoire: str) -> bool:
+        """Is the indicator published at this territory type? ``ensemble_qpv_epci`` in ``echelles``
+        stands for both geographies (``ensemble_qpv2015_epci`` and ``ensemble_qpv2024_epci``)."""
+        if not self.echelles:
+            return True
+        generic = type_territoire.replace("ensemble_qpv2015_", "ensemble_qpv_").replace("ensemble_qpv2024_", "ensemble_qpv_")
+        return type_territoire in self.echelles or generic in self.echelles
 
 
 _FIELDS = {f for f in Indicateur.__dataclass_fields__}  # type: ignore[attr-defined]

@@ -27,7 +27,7 @@ from ..errors import ConfigError
 
 #: Levels an indicator may exist at (``echelles``).
 ECHELLES = ("iris", "commune", "qpv2015", "qpv2024", "partie_qpv2024", "zone", "epci",
-            "ensemble_qpv_epci", "ensemble_qpv_departement", "departement", "france")
+            "ensemble_qpv_epci", "ensemble_qpv_departement", "ensemble_qpv_france", "departement", "france")
 
 REQUIRED = ("id", "libelle", "theme", "unite", "type", "source", "polarite", "echelles", "definition",
             "limites", "secret", "source_libelle")
@@ -120,7 +120,7 @@ def indicator_variables(entry: Mapping[str, Any]) -> list[str]:
     """All source variables an entry (dict or :class:`Indicateur`) needs."""
     get = entry.get if isinstance(entry, Mapping) else (lambda k, d=None: getattr(entry, k, d))
     out: list[str] = []
-    for f in ("numerateur", "denominateur", "variable"):
+    for f in ("numerateur", "denominateur", "variable", "taux_publie", "denominateur_publie"):
         v = get(f, None)
         if v:
             for alt in alternatives(str(v)):
@@ -240,7 +240,13 @@ def validate_entries(entries, where: str, sources: Mapping[str, Any] | None = No
         if src_den is not None and declared is not None and src_den not in declared:
             raise _err(where, ident, "source_denominateur", f"source inconnue « {src_den} ».",
                        f"choisissez parmi : {', '.join(declared)}")
-        for f in ("numerateur", "denominateur", "variable"):
+        if e.get("denominateur_publie") and not e.get("taux_publie"):
+            raise _err(where, ident, "denominateur_publie", "un dénominateur publié accompagne un taux publié.",
+                       "ajoutez « taux_publie: … » ou retirez « denominateur_publie »")
+        if e.get("taux_publie") and e["type"] != "ratio":
+            raise _err(where, ident, "taux_publie", "seul un ratio a un taux publié (une valeur du producteur "
+                       "est déjà reprise telle quelle).", "retirez « taux_publie » ou choisissez le type « ratio »")
+        for f in ("numerateur", "denominateur", "variable", "taux_publie", "denominateur_publie"):
             if not e.get(f):
                 continue
             src = src_den if (f == "denominateur" and src_den) else e["source"]
@@ -249,11 +255,13 @@ def validate_entries(entries, where: str, sources: Mapping[str, Any] | None = No
                 names_f = [n for a in alts for n in expression_variables(a)]
             except ExpressionError as x:
                 raise _err(where, ident, f, f"{x}.", "écrivez une formule avec + - * / et des noms de variables") from None
-            if f == "variable" and (len(alts) != 1 or len(names_f) != 1 or str(e[f]).strip() != names_f[0]):
+            if f in ("variable", "taux_publie", "denominateur_publie") and (
+                    len(alts) != 1 or len(names_f) != 1 or str(e[f]).strip() != names_f[0]):
                 raise _err(where, ident, f, f"« {e[f]} » doit être un seul nom de variable.",
                            "pour une formule, utilisez numerateur (et denominateur)")
             if declared is not None:
-                unknown = [n for n in dict.fromkeys(names_f) if n not in declared[src]]
+                known = declared[src] if f != "denominateur_publie" else set().union(*declared.values())
+                unknown = [n for n in dict.fromkeys(names_f) if n not in known]
                 if unknown:
                     raise _err(where, ident, f,
                                f"variable inconnue {', '.join(unknown)} pour la source « {src} » "

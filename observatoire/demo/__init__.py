@@ -1,69 +1,74 @@
-"""Demo mirror: the official file layouts filled with real data where it exists here, simulated
-otherwise (flagged ``simule: true`` in the mirror's ``manifest.json``).
+"""Demo mirror: the official file layouts, REAL wherever ``../shared/data`` holds a real file, simulated
+otherwise (``simule: true`` in the mirror's ``manifest.json``), for any territory.
 
-``build_mirror(dest)`` writes the geographic files (:mod:`observatoire.demo.geo`), then calls, when they
-exist, ``observatoire.demo.stats.write_stats(dest, ctx)`` and ``observatoire.demo.grid.write_grid(dest,
-ctx)`` with the :class:`~observatoire.demo.geo.DemoContext`, then writes ``manifest.json``. The mirror is
-built in a temporary folder next to ``dest`` and renamed into place: an interrupted build leaves no
-half mirror.
+``build_mirror(dest, territoire={"epci": "…"})`` (or ``{"departement": "59"}``, ``{"communes": […]}``):
+
+1. :func:`observatoire.demo.monde.monde_reel` resolves the territory with INSEE's real composition file
+   and gathers its real outlines, perimeters and calibration figures (or
+   :func:`~observatoire.demo.monde.monde_fictif` without ``../shared``);
+2. :func:`observatoire.demo.reels.write_real_files` places the real files under their official names;
+3. :func:`observatoire.demo.simules.write_simulated_files` writes what no real copy exists for (IRIS
+   contours with the real IRIS codes, census tables, 200 m grid, 2024 quartier tables, C2S by
+   commune), calibrated on the territory's real figures;
+4. ``manifest.json`` and ``territoire.toml`` (the territory and the vintages the mirror holds).
+
+The mirror is built in a temporary folder next to ``dest`` and renamed into place: an interrupted build
+leaves no half mirror. Nothing here is imported by the production pipeline.
 """
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import tempfile
 from pathlib import Path
 
-from ..sources.fetch import MANIFEST, write_manifest
+import numpy as np
+import tomli_w
 
-HOOKS = (("observatoire.demo.stats", "write_stats"), ("observatoire.demo.grid", "write_grid"))
+from ..sources.fetch import MANIFEST, write_manifest
 
 
 def default_shared_dir() -> Path | None:
-    """``../shared/data`` next to the repository, when present."""
+    """``../shared/data`` next to the repository, when it holds the real files."""
     p = Path(__file__).resolve().parents[3] / "shared" / "data"
-    return p if (p / "valenciennes").is_dir() else None
+    return p if (p / "real").is_dir() else None
 
 
-def build_mirror(dest: str | Path, shared_dir: str | Path | bool | None = None, seed: int = 2024,
-                 millesimes: dict | None = None, hooks=HOOKS) -> Path:
-    """Build the demo mirror into ``dest`` (replaced if it exists).
+def build_mirror(dest: str | Path, shared_dir: str | Path | bool | None = None, territoire: dict | None = None,
+                 seed: int = 2024) -> Path:
+    """Build the demo mirror of ``territoire`` into ``dest`` (replaced if it exists).
 
     Parameters
     ----------
     dest : mirror folder (e.g. ``data/mirror/demo``), laid out like ``data/raw``.
-    shared_dir : ``../shared/data``; ``None`` (default): found next to the repository when present;
-        ``False`` or a folder without ``valenciennes/``: the small fully simulated territory.
+    shared_dir : ``../shared/data``; ``None``: found next to the repository; ``False``: the small fully
+        simulated territory.
+    territoire : ``{"epci": siren}``, ``{"departement": code}`` or ``{"communes": [codes]}`` (required with
+        ``shared_dir``).
     seed : seed of every random draw (same seed → same mirror).
-    millesimes : vintages to name files with (default ``observatoire.config.DEFAULT_MILLESIMES``).
-    hooks : ``(module, function)`` pairs called as ``function(dest, ctx)`` after the geographic part;
-        a module that does not exist yet is skipped.
-
-    Returns
-    -------
-    ``dest``.
     """
-    from .geo import build_geo
+    from .ecriture import Miroir
+    from .monde import monde_fictif, monde_reel
+    from .reels import write_real_files
+    from .simulation import simulate_iris
+    from .simules import write_simulated_files
 
     dest = Path(dest).resolve()
-    if shared_dir is False:
+    shared = None if shared_dir is False else (Path(shared_dir) if shared_dir is not None else default_shared_dir())
+    if shared is not None and not (shared / "real").is_dir():
         shared = None
-    else:
-        shared = Path(shared_dir) if shared_dir is not None else default_shared_dir()
+    monde = monde_reel(shared, territoire or {}) if shared is not None else monde_fictif()
+    rng = np.random.default_rng(seed)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
-        ctx = build_geo(tmp, shared, seed=seed, millesimes=millesimes)
-        for modname, fname in hooks:
-            try:
-                mod = importlib.import_module(modname)
-            except ModuleNotFoundError as e:
-                if e.name == modname:
-                    continue
-                raise
-            getattr(mod, fname)(tmp, ctx)
-        write_manifest(tmp / MANIFEST, ctx.entries)
+        m = Miroir(tmp)
+        if monde.reel:
+            write_real_files(m, monde)
+        iris = simulate_iris(monde, rng)
+        write_simulated_files(m, monde, iris, rng)
+        write_manifest(tmp / MANIFEST, m.entries)
+        _write_territory(tmp, monde)
         if dest.exists():
             old = dest.with_name(f".{dest.name}.old")
             if old.exists():
@@ -77,3 +82,15 @@ def build_mirror(dest: str | Path, shared_dir: str | Path | bool | None = None, 
         if tmp.exists():
             shutil.rmtree(tmp)
     return dest
+
+
+def _write_territory(dest: Path, monde) -> None:
+    """``territoire.toml``: the ``[territoire]`` and ``[millesimes]`` sections to run the mirror with."""
+    t = monde.territoire
+    terr = {"epci": t.epci_siren} if t.kind == "epci" else (
+        {"departement": t.departements[0]} if t.kind == "departement" else {"communes": sorted(t.codes)})
+    data = {"territoire": terr, "millesimes": monde.millesimes,
+            "miroir": {"nom": t.nom, "reel": bool(monde.reel)}}
+    (dest / "territoire.toml").write_text(
+        f"# Territoire du miroir de démonstration : {t.nom}"
+        + ("" if monde.reel else " (territoire entièrement simulé)") + "\n" + tomli_w.dumps(data), encoding="utf-8")

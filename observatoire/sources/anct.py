@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
@@ -136,13 +137,19 @@ def read_qpv2024(path: str | Path, communes: set[str], bbox=None) -> gpd.GeoData
     except pyogrio.errors.DataSourceError as e:
         raise FormatError(f"Impossible de lire les périmètres QPV 2024 : {e}.", fichier=str(path),
                           correction="supprimez le fichier et relancez observatoire fetch") from e
+    if gdf.empty and not info.get("features"):
+        # an empty national file: no quartier here (a territory may have none), whatever its columns
+        return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in QPV2024_COLUMNS + ["communes"]}
+                                | {"surface_ha": pd.Series(dtype=float)}, geometry=[], crs=L93)
     missing = [c for c in QPV2024_COLUMNS if c not in gdf.columns]
     if missing:
-        raise FormatError(f"Colonnes absentes du fichier QPV 2024 : {', '.join(missing)}.", fichier=str(path),
-                          correction="vérifiez qu'il s'agit du fichier ANCT QP2024 (format dans "
-                          "shared/data/formats/anct_qpv2024_perimetres.txt)")
+        raise FormatError(f"Colonnes absentes du fichier QPV 2024 : {', '.join(missing)} (trouvé : "
+                          f"{', '.join(map(str, gdf.columns))}).", fichier=str(path),
+                          correction="utilisez le fichier des périmètres QPV 2024 publié par l'ANCT sur "
+                                     "data.gouv.fr (attributs code_qp, lib_qp, insee_com, lib_com, siren_epci)")
     if gdf.crs is None:
         gdf = gdf.set_crs("OGC:CRS84")
+    gdf = repair_geometries(gdf, str(path), "code_qp")
     codes = set(communes)
     keep = gdf["insee_com"].map(lambda v: bool(codes.intersection(split_list(v))))
     out = gdf.loc[keep, QPV2024_COLUMNS + ["geometry"]].copy()
@@ -200,8 +207,7 @@ def read_qpv2015(path: str | Path, communes: set[str] | None, territory_geom,
     if gdf.crs is None:
         raise FormatError("Le shapefile QPV 2015 n'a pas de projection (.prj absent).", fichier=str(path),
                           correction="vérifiez l'archive officielle (le .prj doit accompagner le .shp)")
-    gdf = gdf.to_crs(L93)
-    gdf["geometry"] = shapely.make_valid(gdf.geometry.values)
+    gdf = repair_geometries(gdf, str(path), "code_qp").to_crs(L93)
     area = gdf.geometry.area
     inside = gdf.geometry.intersection(territory_geom).area
     keep = (area > 0) & (inside / area.where(area > 0, 1) >= min_part)
@@ -211,6 +217,69 @@ def read_qpv2015(path: str | Path, communes: set[str] | None, territory_geom,
     out["surface_ha"] = out.geometry.area / 10_000
     out = out.sort_values("code_qp").reset_index(drop=True)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=L93)
+
+
+def repair_geometries(gdf: gpd.GeoDataFrame, fichier: str, code_col: str) -> gpd.GeoDataFrame:
+    """Invalid polygons repaired as published files need (``make_valid``, keeping the polygonal parts),
+    null or empty geometries refused, each repair noted.
+
+    The real national QPV 2015 file publishes 34 invalid geometries (self-intersections), QP059030 of
+    Valenciennes among them. The codes repaired are in ``gdf.attrs["reparations"]`` and announced on
+    the terminal; a null or empty geometry raises :class:`FormatError` naming the codes.
+    """
+    from ..progress import info
+
+    geoms = gdf.geometry.values
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if empty.any():
+        codes = ", ".join(gdf.loc[empty, code_col].astype(str).head(8))
+        raise FormatError(f"Géométrie absente ou vide pour {int(empty.sum())} quartier(s) : {codes}. Ces quartiers "
+                          "disparaîtraient des cartes et des portraits.", fichier=fichier,
+                          correction="utilisez le fichier officiel de l'ANCT non modifié, ou corrigez le périmètre "
+                                     "de ces quartiers dans un SIG")
+    invalid = ~shapely.is_valid(geoms)
+    repaired: list[str] = []
+    if invalid.any():
+        fixed = shapely.make_valid(geoms[invalid])
+        polys = np.array([_polygonal(g) for g in fixed], dtype=object)
+        gdf = gdf.copy()
+        gdf.loc[invalid, gdf.geometry.name] = polys
+        repaired = gdf.loc[invalid, code_col].astype(str).tolist()
+        info(f"  {len(repaired)} périmètre(s) invalide(s) réparé(s) dans {Path(fichier).name} "
+             f"({', '.join(repaired[:6])}{' …' if len(repaired) > 6 else ''})")
+    gdf.attrs["reparations"] = repaired
+    return gdf
+
+
+def _polygonal(g):
+    """The polygonal part of a repaired geometry (lines and points of a GeometryCollection dropped)."""
+    if g is None:
+        return g
+    if g.geom_type in ("Polygon", "MultiPolygon"):
+        return g
+    parts = [p for p in getattr(g, "geoms", []) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def quartier_codes(path: str | Path, geographie: int) -> list[str]:
+    """Every quartier code of the national perimeter file (attributes only, fast): the expected
+    members of the « QPV du département » sets."""
+    p = Path(path)
+    if geographie == 2024:
+        src = _vsi(p, QPV2024_MEMBER, ".geojson")
+        col = "code_qp"
+    else:
+        src = str(p)
+        if p.suffix.lower() == ".zip":
+            src = f"/vsizip/{p.resolve()}/{find_member(p, f'{QPV2015_LAYER}.shp', '.shp')}"
+        col = None
+    info = pyogrio.read_info(src)
+    fields = list(info["fields"])
+    col = col or next((c for c in fields if c.upper() == "CODE_QP"), None)
+    if col is None or col not in fields:
+        return []
+    df = pyogrio.read_dataframe(src, columns=[col], read_geometry=False)
+    return sorted(df[col].dropna().astype(str).unique())
 
 
 def qpv_commune_shares(qpv: gpd.GeoDataFrame, communes_gdf: gpd.GeoDataFrame, millesime: int,

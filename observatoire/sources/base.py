@@ -31,3 +31,44 @@ class Source:
     optionnel: bool = False          # the pipeline runs without it (with the figures it feeds absent)
     description: str = ""
     membres: tuple[str, ...] = field(default_factory=tuple)  # files read inside an archive
+
+
+class PagedUrl(str):
+    """A URL template whose ``{page}`` is filled from the vintage when formatted.
+
+    INSEE puts each vintage of a file under its own page number; the fetcher only knows
+    ``{millesime}``, so ``PagedUrl.format(millesime=2022)`` looks the page up in ``pages``. An unknown
+    vintage gives a visible ``PAGE-INCONNUE`` URL (the fetcher's error then lists it).
+    """
+
+    pages: dict[int, str]
+
+    def __new__(cls, template: str, pages: dict[int, str]):
+        obj = super().__new__(cls, template)
+        obj.pages = pages
+        return obj
+
+    def format(self, *args, **kwargs):  # noqa: A003 - same API as str.format
+        if "page" not in kwargs:
+            mil = kwargs.get("millesime")
+            try:
+                kwargs["page"] = self.pages.get(int(mil), "") or "PAGE-INCONNUE"
+            except (TypeError, ValueError):
+                kwargs["page"] = "PAGE-INCONNUE"
+        return str.format(str(self), *args, **kwargs)
+
+
+
+class Gabarit(str):
+    """A file-name template that may hold ``{aa}``, the last two digits of ``{millesime}``
+    (``data_filo{aa}_qp_revdis.csv`` → ``data_filo19_qp_revdis.csv`` for 2019). It declares itself
+    templated by the vintage like a ``{millesime}`` template."""
+
+    def __contains__(self, item):  # the fetcher asks « "{millesime}" in fichier »
+        return str.__contains__(self, item) or (item == "{millesime}" and str.__contains__(self, "{aa}"))
+
+    def format(self, *args, **kwargs):  # noqa: A003 - same API as str.format
+        mil = kwargs.get("millesime")
+        if "aa" not in kwargs:
+            kwargs["aa"] = f"{int(mil) % 100:02d}" if mil is not None else "AA"
+        return str.format(str(self), *args, **kwargs)

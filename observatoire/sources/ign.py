@@ -84,9 +84,13 @@ COMMUNE_ATTRS = {
     "code_insee_du_departement": "dep", "population": "population",
     "INSEE_COM": "code_insee", "NOM": "nom", "NOM_COM": "nom", "SIREN_EPCI": "siren_epci",
     "INSEE_DEP": "dep", "POPULATION": "population",
+    # « code »/« nom » of simplified exports of ADMIN EXPRESS (france-geojson, VERIFIED on a real copy)
+    "code": "code_insee", "nom": "nom",
 }
+COMMUNE_CODES = ("code_insee", "INSEE_COM", "code")
 DEPARTEMENT_ATTRS = {"code_insee": "code", "nom_officiel": "nom", "INSEE_DEP": "code", "NOM": "nom",
-                     "NOM_DEP": "nom"}
+                     "NOM_DEP": "nom", "code": "code", "nom": "nom"}
+DEPARTEMENT_CODES = ("code_insee", "INSEE_DEP", "code")
 IRIS_ATTRS = {
     "code_iris": "code_iris", "code_insee": "code_insee", "nom_iris": "nom_iris", "type_iris": "type_iris",
     "nom_commune": "nom_commune",
@@ -143,7 +147,8 @@ def _read_filtered(paths, code_column_candidates: tuple[str, ...], codes: set[st
         if col is None:
             raise FormatError(f"{what} : aucune colonne de code parmi {', '.join(code_column_candidates)} "
                               f"(trouvé : {', '.join(fields)}).", fichier=str(p),
-                              correction="vérifiez le fichier (attributs dans shared/data/formats/)")
+                              correction="utilisez le fichier officiel de l'IGN (ADMIN EXPRESS COG ou CONTOURS-IRIS), "
+                                         "dont les attributs portent le code Insee")
         where = _sql_in(col, codes) if codes and len(codes) <= 2000 else None
         gdf = pyogrio.read_dataframe(p, layer=lyr, where=where)
         gdf[col] = gdf[col].astype(str)
@@ -173,7 +178,7 @@ def read_communes(paths, codes: set[str]) -> gpd.GeoDataFrame:
     GeoDataFrame EPSG:2154 ``code_insee, nom, siren_epci, dep, population`` (population may be null;
     ``siren_epci`` = first SIREN of ``codes_siren_des_epci``), sorted by ``code_insee``.
     """
-    gdf = _read_filtered(paths, ("code_insee", "INSEE_COM"), set(codes), "les contours des communes",
+    gdf = _read_filtered(paths, COMMUNE_CODES, set(codes), "les contours des communes",
                          preferred_layer="commune")
     gdf = _rename(gdf, COMMUNE_ATTRS)
     for c in ("nom", "siren_epci", "dep", "population"):
@@ -189,7 +194,7 @@ def read_communes(paths, codes: set[str]) -> gpd.GeoDataFrame:
 
 def read_departement(paths, code: str) -> gpd.GeoDataFrame:
     """Outline of département ``code``: GeoDataFrame EPSG:2154 ``code, nom``."""
-    gdf = _read_filtered(paths, ("code_insee", "INSEE_DEP"), {str(code)}, "le contour du département",
+    gdf = _read_filtered(paths, DEPARTEMENT_CODES, {str(code)}, "le contour du département",
                          preferred_layer="departement")
     gdf = _rename(gdf, DEPARTEMENT_ATTRS)
     if "nom" not in gdf.columns:
@@ -254,7 +259,8 @@ def read_iris(paths, codes: set[str]) -> gpd.GeoDataFrame:
         if c not in gdf.columns:
             raise FormatError(f"Contours IRIS : colonne {c} absente (trouvé : {', '.join(map(str, gdf.columns))}).",
                               fichier=", ".join(map(str, plist)),
-                              correction="vérifiez le fichier (attributs dans shared/data/formats/ign_contours_iris.txt)")
+                              correction="utilisez le fichier CONTOURS-IRIS de l'IGN (attributs code_iris, "
+                                         "nom_iris, type_iris, nom_commune ou leurs équivalents en majuscules)")
     out = gdf[["code_iris", "code_insee", "nom_iris", "type_iris", "nom_commune", "geometry"]].copy()
     out["code_iris"] = out["code_iris"].astype(str)
     out = out.sort_values("code_iris").reset_index(drop=True)

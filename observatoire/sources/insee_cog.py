@@ -2,7 +2,8 @@
 
 The territory (EPCI → communes) always comes from this official file, never from a hand-written list.
 
-Official file (STATUS: INFERRED from public code that reads it, not from the file itself):
+Official file (STATUS: the columns are VERIFIED on a real CSV export of the 2020 file; the XLSX layout
+is INFERRED from public code that reads it):
 « Intercommunalité - Métropole au 01-01-{millesime} », page https://www.insee.fr/fr/information/2510634,
 download ``https://www.insee.fr/fr/statistiques/fichier/2510634/Intercommunalite_Metropole_au_01-01-{millesime}.zip``.
 The zip holds one Excel workbook (its name has varied over the years, e.g.
@@ -17,14 +18,13 @@ Communes outside any EPCI carry ``EPCI = "ZZZZZZZZZ"``.
 from __future__ import annotations
 
 import functools
-import io
-import zipfile
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import FormatError
 from .base import Source
+from .tabular import normalise_code, read_table
 
 SHEET = "Composition_communale"
 HEADER = ("CODGEO", "LIBGEO", "EPCI", "LIBEPCI", "DEP", "REG")
@@ -48,66 +48,31 @@ EPCI_SOURCE = Source(
     membres=("EPCI_au_01-01-{millesime}.xlsx",),
 )
 
-SOURCES = [EPCI_SOURCE]
-
-
-def _workbook_bytes(path: Path) -> bytes:
-    """The bytes of the Excel workbook: ``path`` itself, or the only .xlsx member of a zip."""
-    if path.suffix.lower() == ".xlsx":
-        return path.read_bytes()
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = [n for n in z.namelist() if n.lower().endswith(".xlsx") and not n.startswith("__MACOSX")]
-            if not names:
-                olds = [n for n in z.namelist() if n.lower().endswith(".xls")]
-                hint = (f" (classeur .xls ancien trouvé : {olds[0]} ; ouvrez-le et enregistrez-le en .xlsx)"
-                        if olds else "")
-                raise FormatError(f"L'archive ne contient aucun classeur .xlsx{hint}.", fichier=str(path),
-                                  correction="téléchargez à nouveau le fichier INSEE « Intercommunalité - "
-                                  "Métropole » (observatoire fetch --force)")
-            return z.read(sorted(names, key=lambda n: ("epci" not in n.lower(), n))[0])
-    except zipfile.BadZipFile as e:
-        raise FormatError("Le fichier n'est pas une archive zip valide (not a valid zip).", fichier=str(path),
-                          correction="supprimez-le et relancez observatoire fetch") from e
-
-
-def find_header_row(raw: pd.DataFrame, first: str = "CODGEO") -> int:
-    """Index of the first row whose first non-empty cell is ``first`` (title rows come before it)."""
-    for i, row in enumerate(raw.itertuples(index=False)):
-        cells = [str(c).strip() for c in row if c is not None and str(c).strip() not in ("", "nan")]
-        if cells and cells[0].upper() == first:
-            return i
-    return -1
 
 
 @functools.lru_cache(maxsize=4)
 def _read_cached(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
-    p = Path(path)
-    data = _workbook_bytes(p)
-    try:
-        raw = pd.read_excel(io.BytesIO(data), sheet_name=SHEET, header=None, dtype=str, engine="openpyxl")
-    except ValueError as e:
-        raise FormatError(f"Le classeur n'a pas de feuille « {SHEET} » (sheet missing).", fichier=str(p),
-                          correction="vérifiez qu'il s'agit bien du fichier INSEE « Intercommunalité - Métropole »"
-                          ) from e
-    h = find_header_row(raw)
-    if h < 0:
-        raise FormatError(f"En-tête introuvable dans la feuille {SHEET} : aucune ligne ne commence par CODGEO.",
-                          fichier=str(p), correction="vérifiez le fichier ou signalez le changement de format")
-    header = [str(c).strip().upper() if c is not None else "" for c in raw.iloc[h]]
+    raw = read_table(path, sheet=SHEET, header_keys=("CODGEO",))
+    header = [c.strip().upper() for c in raw.frame.columns]
+    body = raw.frame.copy()
+    body.columns = header
     missing = [c for c in HEADER if c not in header]
     if missing:
-        raise FormatError(f"Colonnes absentes de la feuille {SHEET} : {', '.join(missing)} "
-                          f"(trouvé : {', '.join(x for x in header if x and x != 'NAN')}).", fichier=str(p),
-                          correction="vérifiez le fichier ou signalez le changement de format")
-    body = raw.iloc[h + 1:].copy()
-    body.columns = header
+        raise FormatError(f"Colonnes absentes de la composition communale des EPCI : {', '.join(missing)} "
+                          f"(trouvé : {', '.join(x for x in header if x)}).", fichier=raw.name,
+                          correction="utilisez le fichier Insee « Intercommunalité - Métropole » (feuille "
+                                     "Composition_communale, ou son export CSV)")
     body = body[list(HEADER)].rename(columns=COLUMNS)
-    body = body[body["code_insee"].notna() & (body["code_insee"].astype(str).str.strip() != "")]
+    body = body[body["code_insee"].astype(str).str.strip() != ""]
     for c in body.columns:
         body[c] = body[c].astype(str).str.strip()
-    body["code_insee"] = body["code_insee"].str.zfill(5)
+    body["code_insee"], _ = normalise_code(body["code_insee"], 5)
     body["dep"] = body["dep"].where(body["dep"].str.len() != 1, body["dep"].str.zfill(2))
+    dup = body["code_insee"].duplicated(keep=False)
+    if dup.any():
+        codes = sorted(body.loc[dup, "code_insee"].unique())[:5]
+        raise FormatError(f"Communes présentes plusieurs fois dans la composition des EPCI : {', '.join(codes)}.",
+                          fichier=raw.name, correction="utilisez le fichier officiel de l'Insee, non modifié")
     return body.reset_index(drop=True)
 
 
@@ -116,7 +81,8 @@ def read_epci_composition(path: str | Path) -> pd.DataFrame:
 
     Parameters
     ----------
-    path : the official zip (or the .xlsx itself).
+    path : the official zip, the .xlsx itself (title rows above the header are skipped) or a CSV export
+        (``CODGEO;LIBGEO;EPCI;LIBEPCI;DEP;REG``, VERIFIED on a real copy of the 2020 file).
 
     Returns
     -------
@@ -126,8 +92,55 @@ def read_epci_composition(path: str | Path) -> pd.DataFrame:
 
     Raises
     ------
-    FormatError : not a zip/xlsx, no ``Composition_communale`` sheet, or no ``CODGEO…`` header.
+    FormatError : not a readable zip/xlsx/CSV, no ``Composition_communale`` sheet, no ``CODGEO…`` header,
+        a commune listed twice.
     """
     p = Path(path)
     st = p.stat()
     return _read_cached(str(p.resolve()), st.st_mtime_ns, st.st_size).copy()
+
+
+# ---------------------------------------------------------------------------------------------------
+# IRIS reference table (« Table d'appartenance géographique des IRIS »)
+# ---------------------------------------------------------------------------------------------------
+
+IRIS_COLUMNS = {"CODE_IRIS": "code_iris", "LIB_IRIS": "nom_iris", "TYP_IRIS": "type_iris",
+                "DEPCOM": "code_insee", "LIBCOM": "nom_commune", "DEP": "dep", "REG": "reg"}
+
+IRIS_SOURCE = Source(
+    id="insee_iris_reference",
+    producteur="INSEE",
+    titre="Table d'appartenance géographique des IRIS (codes, noms, types, communes)",
+    url="https://www.insee.fr/fr/statistiques/fichier/7708995/reference_IRIS_geo{millesime}.zip",
+    fichier="reference_IRIS_geo{millesime}.zip",
+    format="zip (xlsx avec lignes de titre) ou CSV ;",
+    millesime_cle="iris",
+    statut_format="VERIFIED",
+    optionnel=True,
+    page="https://www.insee.fr/fr/information/7708995",
+    description="Liste officielle des IRIS : sert à vérifier qu'une commune est couverte par tous ses IRIS "
+                "et à nommer les IRIS (colonnes vérifiées sur une copie réelle CSV de 2021).",
+)
+
+SOURCES = [EPCI_SOURCE, IRIS_SOURCE]
+
+
+def read_iris_reference(path: str | Path, communes: set[str] | None = None) -> pd.DataFrame:
+    """Read INSEE's IRIS reference table (XLSX with title rows, zip, or CSV export).
+
+    Returns ``code_iris, nom_iris, type_iris, code_insee, nom_commune, dep, reg`` (strings), one row per
+    IRIS (a commune without IRIS has one row ``<commune>0000``), filtered to ``communes`` when given.
+    """
+    raw = read_table(path, header_keys=("CODE_IRIS",))
+    df = raw.frame.copy()
+    df.columns = [c.strip().upper() for c in df.columns]
+    missing = [c for c in ("CODE_IRIS", "LIB_IRIS", "DEPCOM") if c not in df.columns]
+    if missing:
+        raise FormatError(f"Colonnes absentes de la table des IRIS : {', '.join(missing)}.", fichier=raw.name,
+                          correction="utilisez la table d'appartenance géographique des IRIS de l'Insee")
+    df = df[[c for c in IRIS_COLUMNS if c in df.columns]].rename(columns=IRIS_COLUMNS)
+    df["code_iris"], _ = normalise_code(df["code_iris"], 9)
+    df["code_insee"], _ = normalise_code(df["code_insee"], 5)
+    if communes is not None:
+        df = df[df["code_insee"].isin(set(communes))]
+    return df.reset_index(drop=True)

@@ -11,7 +11,7 @@ import importlib
 from ..errors import ObservatoireError
 from .base import Source
 
-PRODUCER_MODULES = ["anct", "ign", "insee_cog", "insee", "filosofi_grid", "caf", "cnam", "france_travail"]
+PRODUCER_MODULES = ["anct", "ign", "insee_cog", "insee_rp", "insee_filosofi", "insee_qpv", "filosofi_grid"]
 
 
 def all_sources() -> dict[str, Source]:

@@ -1,0 +1,84 @@
+"""One entry point for the build: a raw file of a statistical source → its :class:`SourceTable` list.
+
+The dispatch from source ids to producer readers lives here, above the producer modules (which never
+import each other): :data:`READERS` maps a source id, or a prefix ending with ``_``, to a function
+``(path, communes, simule) -> list[SourceTable]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from . import insee_filosofi, insee_qpv, insee_rp
+from .table import SourceTable
+
+Reader = Callable[[Path, "set[str] | None", bool], list[SourceTable]]
+
+
+def _rp_ic(path, communes, simule):
+    return [insee_rp.read_base_ic(path, communes=communes, simule=simule)]
+
+
+def _rp_cc(path, communes, simule):  # kept whole: département and France sums need every commune
+    return [insee_rp.read_base_cc(path, simule=simule)]
+
+
+def _filo_iris(path, communes, simule):
+    return [insee_filosofi.read_filosofi_iris(path, communes=communes, simule=simule)]
+
+
+def _filo_cc(source_id):
+    def read(path, communes, simule):
+        keep = {"commune": set(communes)} if communes is not None else None
+        return insee_filosofi.read_filosofi_zip(path, keep, source=source_id, simule=simule)
+    return read
+
+
+def _filo_qp(source_id):
+    def read(path, communes, simule):
+        return insee_filosofi.read_filosofi_qp(path, source=source_id, simule=simule)
+    return read
+
+
+def _qp(source_id):
+    kind = insee_qpv.KINDS[source_id]
+
+    def read(path, communes, simule):
+        return insee_qpv.read_insee_qpv(path, kind=kind, source=source_id, communes=communes, simule=simule)
+    return read
+
+
+READERS: dict[str, Reader] = {
+    "insee_rp_ic_": _rp_ic,
+    "insee_rp_cc_": _rp_cc,
+    "insee_filosofi_iris": _filo_iris,
+    "insee_filosofi_com": _filo_cc("insee_filosofi_com"),
+    "insee_filosofi_supra": _filo_cc("insee_filosofi_supra"),
+    "insee_filosofi_qp": _filo_qp("insee_filosofi_qp"),
+    "insee_filosofi_qp2024": _filo_qp("insee_filosofi_qp2024"),
+    **{sid: _qp(sid) for sid in insee_qpv.KINDS},
+}
+
+
+def reader_for(source_id: str) -> Reader | None:
+    """The reader of a statistical source id (exact id first, then the longest ``…_`` prefix)."""
+    if source_id in READERS:
+        return READERS[source_id]
+    prefixes = [p for p in READERS if p.endswith("_") and source_id.startswith(p)]
+    return READERS[max(prefixes, key=len)] if prefixes else None
+
+
+def is_statistical(source_id: str) -> bool:
+    return reader_for(source_id) is not None
+
+
+def read_source(source_id: str, path: str | Path, communes: set[str] | None = None,
+                simule: bool = False) -> list[SourceTable]:
+    """Read the raw file ``path`` of the statistical source ``source_id`` into its SourceTables,
+    flagged ``simule`` as the raw manifest says. IRIS and commune tables are filtered to ``communes``
+    (census commune files are kept whole for the département and France sums)."""
+    reader = reader_for(source_id)
+    if reader is None:
+        raise ValueError(f"source statistique inconnue : {source_id}")
+    return reader(Path(path), communes, simule)

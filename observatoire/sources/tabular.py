@@ -1,0 +1,312 @@
+"""Reading official statistical tables as they really come: the helpers every producer reader shares.
+
+Producers publish the same table as CSV (``;``-separated, UTF-8 with or without BOM, or Windows-1252,
+CRLF or LF, often with dozens of trailing empty ``;;;`` columns left by a spreadsheet export) or as
+XLSX with a few title rows above the header, sometimes inside a zip. Numbers are French: decimal comma,
+thousands grouped with a narrow no-break space (U+202F), a no-break space (U+00A0) or a space, or not
+grouped at all. Withheld cells are empty or coded (``s`` secret; ``nd``, ``ns``, ``so`` not available).
+
+:func:`read_table` returns the cells as strings with the header found wherever it is;
+:func:`parse_cells` turns string cells into numbers and a statut per cell. This module imports no
+producer module: readers import it, never the reverse.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FormatError
+
+#: Cell codes. ``s``: secret (withheld by the producer); the others: not available. An empty cell is
+#: « not available » (INSEE leaves withheld cells empty in its QPV tables): never zero.
+CODES_SECRET = frozenset({"s", "secret"})
+CODES_ND = frozenset({"", "nd", "n.d.", "ns", "so", "na", "nan", "-", "x"})
+
+_SPACES = re.compile(r"[\u202f\u00a0\u2009 ]")
+
+
+@dataclass
+class RawTable:
+    """String cells of one table: ``frame`` (columns as written, stripped), ``name`` for messages
+    (``archive.zip/member.csv`` or ``classeur.xlsx[feuille]``) and the 1-based file line of each row
+    (``lines``), so that errors can name the line a user opens."""
+
+    frame: pd.DataFrame
+    name: str
+    lines: np.ndarray
+
+    def line_of(self, i: int) -> int:
+        return int(self.lines[i])
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 (BOM or not), else Windows-1252, else Latin-1."""
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
+def _zip_member(p: Path, member: str | None) -> tuple[str, bytes]:
+    try:
+        z = zipfile.ZipFile(p)
+    except zipfile.BadZipFile as e:
+        raise FormatError("Archive incomplète ou abîmée : ce n'est pas un zip lisible (téléchargement "
+                          "interrompu ?).", fichier=str(p),
+                          correction="supprimez le fichier et téléchargez-le à nouveau (observatoire fetch --force)") from e
+    with z:
+        names = [n for n in z.namelist() if not n.startswith("__MACOSX") and not n.endswith("/")
+                 and n.lower().endswith((".csv", ".xlsx", ".txt"))]
+        if member:
+            cands = [n for n in names if re.search(member, Path(n).name, re.IGNORECASE)]
+        else:
+            cands = [n for n in names if not Path(n).name.lower().startswith(("meta", "doc", "lisez"))]
+            if len(cands) > 1:
+                stem = p.stem.lower().removesuffix("_csv")
+                exact = [n for n in cands if Path(n).stem.lower() == stem]
+                cands = exact or cands
+        if len(cands) != 1:
+            raise FormatError(
+                f"L'archive ne contient pas exactement un tableau attendu ({member or 'données'}) ; "
+                f"membres trouvés : {', '.join(names) or 'aucun'}.", fichier=str(p),
+                correction="utilisez l'archive officielle non modifiée")
+        try:
+            return cands[0], z.read(cands[0])
+        except (zipfile.BadZipFile, EOFError, OSError) as e:  # CRC error, truncated member
+            raise FormatError(f"Archive incomplète : le membre {cands[0]} est illisible ({e}).",
+                              fichier=str(p), correction="archive incomplète, téléchargez-la à nouveau "
+                              "(observatoire fetch --force)") from e
+
+
+def _find_header(rows: list[list[str]], keys: Iterable[str]) -> int:
+    """Index of the header row: the first row holding one of ``keys`` (case-insensitive) in its first
+    cells; without keys, the first row with at least two non-empty cells."""
+    keys = {k.upper() for k in keys}
+    for i, row in enumerate(rows[:60]):
+        cells = [str(c).strip().strip('"').lstrip("\ufeff").upper() for c in row]
+        if keys:
+            if any(c in keys for c in cells[:6]):
+                return i
+        elif sum(1 for c in cells if c) >= 2:
+            return i
+    return -1
+
+
+def _frame(rows: list[list[str]], header_at: int) -> tuple[pd.DataFrame, np.ndarray]:
+    header = [str(c).strip().strip('"').lstrip("\ufeff") for c in rows[header_at]]
+    body = rows[header_at + 1:]
+    width = len(header)
+    # trailing empty columns (spreadsheet exports end every line with ;;;;)
+    while width and header[width - 1] == "" and all(len(r) < width or str(r[width - 1]).strip() == "" for r in body):
+        width -= 1
+    header = header[:width]
+    data = [(list(r) + [""] * width)[:width] for r in body]
+    lines = np.arange(header_at + 2, header_at + 2 + len(data))
+    keep = [i for i, r in enumerate(data) if any(str(c).strip() for c in r)]
+    df = pd.DataFrame([data[i] for i in keep], columns=header, dtype=object)
+    df = df.map(lambda c: "" if c is None else str(c).strip())
+    empty_named = [c for c in df.columns if c == ""]
+    if empty_named:
+        df = df.loc[:, [c != "" for c in df.columns]]
+    return df.astype(str), lines[keep]
+
+
+def _sniff(text: str, name: str) -> str:
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    counts = {sep: first.count(sep) for sep in (";", "\t", ",")}
+    sep = max(counts, key=counts.get)
+    if counts[sep] == 0:
+        raise FormatError(f"Séparateur de colonnes introuvable dans la première ligne : {first[:120]!r}.",
+                          fichier=name, correction="utilisez le fichier officiel (CSV séparé par « ; »)")
+    return sep
+
+
+_TRAILING = re.compile(r"[;\t]+(?=\r?$)", re.MULTILINE)
+
+
+def _csv_frame(text: str, name: str, keys) -> tuple[pd.DataFrame, np.ndarray]:
+    sep = _sniff(text, name)
+    if sep != ",":  # spreadsheet exports end every line with dozens of empty columns
+        text = _TRAILING.sub("", text)
+    head = [ln.split(sep) for ln in text.splitlines()[:60]]
+    h = _find_header(head, keys)
+    if h < 0:
+        raise FormatError(f"En-tête introuvable : aucune ligne ne commence par "
+                          f"{' ou '.join(keys) or 'des noms de colonnes'} dans les 60 premières lignes.",
+                          fichier=name, correction="vérifiez qu'il s'agit du fichier officiel attendu")
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=sep, skiprows=h, dtype=str, keep_default_na=False,
+                         na_filter=False, quotechar='"', skip_blank_lines=False, engine="c")
+    except (pd.errors.ParserError, ValueError) as e:
+        raise FormatError(f"Tableau illisible : {e} (fichier tronqué ou lignes de longueurs différentes).",
+                          fichier=name, correction="fichier incomplet ou modifié : téléchargez-le à nouveau "
+                          "(observatoire fetch --force)") from e
+    df = df.fillna("")
+    df.columns = [str(c).strip().strip('"').lstrip("\ufeff") for c in df.columns]
+    unnamed = [c for c in df.columns if c == "" or c.startswith("Unnamed:")]
+    if unnamed:
+        empty = [c for c in unnamed if not df[c].astype(str).str.strip().any()]
+        df = df.drop(columns=empty)
+    lines = np.arange(h + 2, h + 2 + len(df))
+    if len(df):
+        first = df.iloc[:, 0].astype(str).str.strip()
+        blank = (first == "").to_numpy()
+        if blank.any():
+            blank &= (df.astype(str).apply(lambda c: c.str.strip() == "")).all(axis=1).to_numpy()
+            df, lines = df.loc[~blank], lines[~blank]
+    return df.reset_index(drop=True), lines
+
+
+def _xlsx_rows(data: bytes, name: str, sheet: str | None) -> tuple[list[list[str]], str]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as e:  # noqa: BLE001 - openpyxl raises many types for a damaged file
+        raise FormatError(f"Classeur XLSX illisible ({type(e).__name__}) : fichier incomplet ou abîmé.",
+                          fichier=name, correction="téléchargez-le à nouveau (observatoire fetch --force)") from e
+    names = wb.sheetnames
+    if sheet is not None:
+        match = [n for n in names if n.lower() == sheet.lower()] or \
+                [n for n in names if re.search(sheet, n, re.IGNORECASE)]
+        if not match:
+            raise FormatError(f"Feuille « {sheet} » absente du classeur (feuilles : {', '.join(names)}).",
+                              fichier=name, correction="indiquez le nom exact de la feuille")
+        ws = wb[match[0]]
+    else:
+        ws = wb[names[0]]
+
+    def cell(v) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+    rows = [[cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    wb.close()
+    return rows, f"{name}[{ws.title}]"
+
+
+def read_table(path: str | Path, *, member: str | None = None, sheet: str | None = None,
+               header_keys: Iterable[str] = ()) -> RawTable:
+    """Cells (strings) of a CSV or XLSX table, or of one member of a zip.
+
+    Parameters
+    ----------
+    path : ``.csv``, ``.txt``, ``.xlsx`` or a ``.zip`` holding one of them.
+    member : regex on the member name inside a zip (default: the only data member).
+    sheet : XLSX sheet name (default: the first sheet).
+    header_keys : column names that start the header row (e.g. ``("CODGEO", "IRIS")``): title rows
+        above it are skipped. Without keys the first row with two non-empty cells is the header.
+
+    Raises
+    ------
+    FormatError : missing file, damaged archive (« archive incomplète »), no header found.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FormatError("Fichier introuvable.", fichier=str(p),
+                          correction="lancez « observatoire fetch » ou vérifiez le chemin")
+    name = p.name
+    data: bytes
+    if zipfile.is_zipfile(p) or p.suffix.lower() == ".zip":
+        inner, data = _zip_member(p, member)
+        name = f"{p.name}/{inner}"
+        is_xlsx = inner.lower().endswith(".xlsx")
+    else:
+        data = p.read_bytes()
+        is_xlsx = p.suffix.lower() in (".xlsx", ".xlsm")
+    keys = list(header_keys)
+    if is_xlsx:
+        rows, name = _xlsx_rows(data, name, sheet)
+        h = _find_header(rows, keys)
+        if h < 0:
+            raise FormatError(f"En-tête introuvable : aucune ligne ne commence par "
+                              f"{' ou '.join(keys) or 'des noms de colonnes'} dans les 60 premières lignes.",
+                              fichier=name, correction="vérifiez qu'il s'agit du fichier officiel attendu")
+        frame, lines = _frame(rows, h)
+    else:
+        frame, lines = _csv_frame(decode(data), name, keys)
+    return RawTable(frame, name, lines)
+
+
+def to_number(s: pd.Series) -> np.ndarray:
+    """French-formatted number strings → floats (NaN where not a number)."""
+    t = s.astype(str).str.replace(_SPACES, "", regex=True).str.replace(",", ".", regex=False)
+    return pd.to_numeric(t, errors="coerce").to_numpy(dtype=float, copy=True)
+
+
+def parse_cells(df: pd.DataFrame, fichier: str, codes: pd.Index,
+                lines: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """String cells → (float data, statut). ``s`` → ``secret``; empty, ``nd``, ``ns``, ``so`` → ``nd``.
+
+    Decimal comma or point; thousands grouped by U+202F, U+00A0 or spaces. A cell that is neither a
+    number nor a known code raises FormatError naming the file, the line, the column, the territory
+    and the value.
+    """
+    data, statut = {}, {}
+    for col in df.columns:
+        s = df[col].astype(str).str.strip()
+        num = to_number(s)
+        low = s[np.isnan(num)].str.lower()
+        secret = np.zeros(len(s), bool)
+        nd = np.zeros(len(s), bool)
+        if len(low):
+            pos = np.flatnonzero(np.isnan(num))
+            secret[pos] = low.isin(CODES_SECRET).to_numpy()
+            nd[pos] = low.isin(CODES_ND).to_numpy()
+        bad = np.isnan(num) & ~secret & ~nd
+        if bad.any():
+            i = int(np.argmax(bad))
+            where = f"ligne {int(lines[i])}, " if lines is not None else ""
+            raise FormatError(f"Valeur illisible {s.iloc[i]!r} ({where}colonne {col}, territoire {codes[i]}) : "
+                              "nombre, « s », « nd », « ns », « so » ou case vide attendu.",
+                              fichier=fichier, correction="vérifiez que le fichier est le fichier officiel, "
+                              "non modifié dans un tableur")
+        num[secret | nd] = np.nan
+        data[col] = num
+        statut[col] = np.where(secret, "secret", np.where(nd, "nd", "ok"))
+    d = pd.DataFrame(data, index=codes, dtype=float)
+    st = pd.DataFrame(statut, index=codes, dtype=object)
+    d.index.name = st.index.name = "code"
+    return d, st
+
+
+def missing_columns_error(fichier: str, manquantes: list[str], trouvees: list[str], quoi: str,
+                          module: str) -> FormatError:
+    """FormatError listing the missing columns, the columns found and the closest names."""
+    import difflib
+
+    shown = ", ".join(trouvees[:24]) + (" …" if len(trouvees) > 24 else "")
+    proches = sorted({c for m in manquantes for c in difflib.get_close_matches(m, trouvees, n=2, cutoff=0.75)})
+    hint = f" Colonnes proches trouvées : {', '.join(proches)}." if proches else ""
+    return FormatError(
+        f"Colonne(s) manquante(s) dans le fichier {quoi} : {', '.join(manquantes)}. "
+        f"Colonnes trouvées ({len(trouvees)}) : {shown}.{hint}",
+        fichier=fichier,
+        correction="vérifiez qu'il s'agit du bon fichier et du bon millésime ; si le producteur a renommé "
+                   f"une variable, ajoutez-la à la table des colonnes de {module}")
+
+
+def normalise_code(s: pd.Series, width: int) -> tuple[pd.Series, int]:
+    """Territory codes damaged by a spreadsheet (``590140101.0``, ``1004`` for ``01004``) repaired.
+
+    Returns the repaired codes and the number of codes changed (the caller notes it). Corsican codes
+    (``2A``, ``2B``) and codes with letters are left as they are.
+    """
+    raw = s.astype(str).str.strip().str.strip('"')
+    fixed = raw.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    short = fixed.str.fullmatch(r"\d+") & (fixed.str.len() < width)
+    fixed = fixed.where(~short, fixed.str.zfill(width))
+    return fixed, int((fixed != raw).sum())
