@@ -29,11 +29,14 @@ class ScriptedServer:
     lie : path → extra bytes announced in ``Content-Length`` on every answer (never completes).
     redirects : path → (status, target path).
     silent : paths whose answer never comes (the handler waits until the server closes).
+    stalls : path → byte count: the answer sends that many bytes of the body, then nothing more
+        until the server closes (a download that hangs mid-file).
     gzip : paths sent with ``Content-Encoding: gzip``.
-    ranges : answer ``Range: bytes=n-`` requests with 206 (and announce ``Accept-Ranges``, ``ETag``).
+    ranges : answer ``Range: bytes=n-`` requests with 206 (and announce ``Accept-Ranges``).
+    validators : with ``ranges``, send an ``ETag`` and honour ``If-Range`` (a changed file is sent whole).
     """
 
-    def __init__(self, ranges: bool = False):
+    def __init__(self, ranges: bool = False, validators: bool = True):
         self.files: dict[str, bytes] = {}
         self.fail: dict[str, int] = {}
         self.fail_status = 503
@@ -41,8 +44,10 @@ class ScriptedServer:
         self.lie: dict[str, int] = {}
         self.redirects: dict[str, tuple[int, str]] = {}
         self.silent: set[str] = set()
+        self.stalls: dict[str, int] = {}
         self.gzip: set[str] = set()
         self.ranges = ranges
+        self.validators = validators
         self.log: list[tuple[str, str | None]] = []
         self.if_range: list[str | None] = []
         self._closing = threading.Event()
@@ -117,9 +122,10 @@ class ScriptedServer:
                     headers["Content-Encoding"] = "gzip"
                 elif srv.ranges:
                     headers["Accept-Ranges"] = "bytes"
-                    headers["ETag"] = srv.etag(body)
+                    if srv.validators:
+                        headers["ETag"] = srv.etag(body)
                     cond = self.headers.get("If-Range")
-                    if rng and rng.startswith("bytes=") and rng.endswith("-") and cond in (None, headers["ETag"]):
+                    if rng and rng.startswith("bytes=") and rng.endswith("-") and cond in (None, headers.get("ETag")):
                         start = int(rng[len("bytes="):-1])
                         if start >= len(body):
                             return self._empty(416, {"Content-Range": f"bytes */{len(body)}"})
@@ -134,6 +140,12 @@ class ScriptedServer:
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(announced))
                 self.end_headers()
+                if path in srv.stalls:
+                    self.wfile.write(body[:srv.stalls[path]])
+                    self.wfile.flush()
+                    srv._closing.wait(30)
+                    self.close_connection = True
+                    return
                 self.wfile.write(body[:send])
                 self.wfile.flush()
                 if send < announced:

@@ -278,3 +278,63 @@ def test_demo_files_are_replaced_by_a_real_fetch(setup, server, tmp_path):
     e = manifest_entries(cfg)
     assert e["stat/stat_2022.csv"]["simule"] is False and e["stat/stat_2022.csv"]["origine"] == "telechargement"
     assert "demo" not in e["stat/stat_2017.csv"]
+
+
+def test_manifest_is_written_once_at_the_end(setup, monkeypatch):
+    """Each installed file is journaled (5 journal writes); ``manifest.json`` is written once."""
+    from observatoire.sources import fetch as fetch_module
+
+    cfg, session = setup
+    writes = []
+    real = fetch_module.write_manifest
+    monkeypatch.setattr(fetch_module, "write_manifest", lambda path, f: (writes.append(Path(path).name), real(path, f)))
+    fetch(cfg, backoff=0, session=session)
+    assert writes == ["manifest.journal.json"] * 5 + ["manifest.json"]
+    writes.clear()
+    fetch(cfg, backoff=0, session=session)
+    assert writes == []  # nothing new: the manifest is not rewritten
+
+
+def test_territory_absent_from_the_composition_stops_before_per_departement_files(tmp_path, server, setup):
+    _, session = setup
+    cfg = parse_config({"territoire": {"epci": "200099999"}, "millesimes": {"cog": 2025, "rp": [2017, 2022]}},
+                       tmp_path / "autre.toml")
+    with pytest.raises(ObservatoireError) as e:
+        fetch(cfg, backoff=0, session=session)
+    assert "Le territoire configuré (l'EPCI de SIREN 200099999) est absent du fichier INSEE" in str(e.value)
+    assert e.value.fichier == str(cfg.paths.raw / "insee_epci/Intercommunalite_Metropole_au_01-01-2025.zip")
+    assert "corrigez [territoire]" in e.value.correction
+    assert not any(p.startswith("/communes") for p in server.paths())
+    assert not (cfg.paths.raw / "manifest.json").exists()
+    assert sorted(manifest_entries(cfg)) == ["insee_epci/Intercommunalite_Metropole_au_01-01-2025.zip",
+                                             "stat/stat_2017.csv", "stat/stat_2022.csv"]
+
+
+def test_composition_places_by_territory_kind(setup, tmp_path):
+    cfg, session = setup
+    fetch(cfg, only="insee_epci", backoff=0, session=session)
+    assert composition_places(cfg) == Places(("59", "62"), frozenset({"59606", "62041"}))
+    for terr, expected in (({"epci": "245901160"}, Places(("59",), frozenset({"59606"}))),
+                           ({"departement": "62"}, Places(("62",), frozenset({"62041"})))):
+        other = parse_config({"territoire": terr, "millesimes": {"cog": 2025}}, tmp_path / "observatoire.toml")
+        assert composition_places(other) == expected
+    missing = parse_config({"territoire": {"epci": "245901160"}, "millesimes": {"cog": 2024}},
+                           tmp_path / "observatoire.toml")
+    assert composition_places(missing) is None  # the 2024 file is not fetched
+
+
+def test_places_given_by_the_caller(setup, server):
+    cfg, session = setup
+    # départements given: the composition is not needed
+    got = fetch(cfg, only=["communes"], departements=["62"], backoff=0, session=session)
+    assert [p.name for p in got] == ["communes_62.geojson"]
+    assert server.paths() == ["/communes_62.geojson"]
+    # a resolver (e.g. territory.try_resolve_territory) is called once the composition is fetched
+    seen = []
+
+    def resolve(config):
+        seen.append((cfg.paths.raw / "insee_epci/Intercommunalite_Metropole_au_01-01-2025.zip").exists())
+        return Places(("59",), frozenset())
+    got = fetch(cfg, only=["communes"], resolve=resolve, backoff=0, session=session)
+    assert seen == [True]
+    assert [p.name for p in got] == ["Intercommunalite_Metropole_au_01-01-2025.zip", "communes_59.geojson"]

@@ -5,7 +5,8 @@
   first: the territory's départements are read from it (or given by the caller).
 * Download with ``requests``, streamed into ``<file>.part`` while its size and sha256 are computed.
   Errors 429/5xx, cuts and timeouts are retried with exponential back-off; after a cut the transfer
-  resumes with ``Range`` when the server accepts it (``Accept-Ranges: bytes``), else restarts. A
+  resumes with ``Range`` (and ``If-Range``, so a file replaced meanwhile comes whole) from the last
+  complete 64 KiB block when the server accepts it (``Accept-Ranges: bytes``), else restarts. A
   transfer shorter than its ``Content-Length`` is never kept. A name-resolution or connection
   failure that survives its retries means « pas de réseau »: no other file is attempted.
 * A mirror (``config.paths.mirror``: ``--mirror DIR`` / ``OBSERVATOIRE_MIRROR``) laid out like
@@ -200,6 +201,10 @@ class _ServerSilent(_Failure):
     kind = "serveur"
 
 
+class _ServerBusy(_Failure):
+    kind = "serveur"
+
+
 class _HttpFailed(_Failure):
     kind = "http"
 
@@ -275,6 +280,12 @@ def _content_range(response) -> tuple[int | None, int | None]:
         return None, None
 
 
+def _cut_cause(state: _Partial, attempt: int) -> str:
+    kept = "gardés" if state.size >= 2 else "gardé"
+    return (f"transfert interrompu : {_octets(state.size)} {kept} sur {_octets(state.total)} annoncés "
+            f"({_tentatives(attempt)})")
+
+
 def _download(url: str, part: Path, *, session, retries: int, backoff: float, timeout: float,
               on_progress: Callable[[int, int | None], None] | None = None) -> tuple[int, str]:
     """Stream ``url`` into ``part`` (resuming with ``Range`` after a cut when possible).
@@ -285,7 +296,7 @@ def _download(url: str, part: Path, *, session, retries: int, backoff: float, ti
 
     Raises
     ------
-    _NetworkDown, _ServerSilent, _HttpFailed, _Incomplete : with a French ``cause``. ``part`` may be
+    _NetworkDown, _ServerSilent, _ServerBusy, _HttpFailed, _Incomplete : with a French ``cause``. ``part`` may be
         left behind: the caller removes it.
     """
     import requests
@@ -308,7 +319,7 @@ def _download(url: str, part: Path, *, session, retries: int, backoff: float, ti
             with session.get(url, stream=True, timeout=timeout, headers=headers) as r:
                 code = r.status_code
                 if code == 429 or code >= 500:
-                    last = _HttpFailed(_http_cause(code, attempt))
+                    last = _ServerBusy(_http_cause(code, attempt))
                     continue
                 if code == 416 and resume:  # the file changed size under us: start again
                     state.start_over()
@@ -337,13 +348,11 @@ def _download(url: str, part: Path, *, session, retries: int, backoff: float, ti
                     raise _Incomplete("")
                 return state.size, state.hash.hexdigest()
         except _Incomplete:
-            last = _Incomplete(f"transfert interrompu : {_octets(state.size)} reçus sur {_octets(state.total)} "
-                               f"annoncés ({_tentatives(attempt)})")
+            last = _Incomplete(_cut_cause(state, attempt))
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
                 requests.exceptions.Timeout) as e:
             if streaming:
-                last = _Incomplete(f"transfert interrompu : {_octets(state.size)} reçus sur "
-                                   f"{_octets(state.total)} annoncés ({_tentatives(attempt)})")
+                last = _Incomplete(_cut_cause(state, attempt))
             elif isinstance(e, requests.exceptions.Timeout):
                 host = urlsplit(url).netloc
                 last = _ServerSilent(f"le serveur {host} ne répond pas (aucune réponse en "
@@ -594,9 +603,13 @@ class _Run:
             write_manifest(self.raw / MANIFEST, final)
         (self.raw / JOURNAL).unlink(missing_ok=True)
         c = self.counts
-        progress.info(f"Sources : {len(self.present)} fichiers présents dans {self.raw} ({c['telecharges']} "
-                      f"téléchargés, {_octets(self.bytes)} ; {c['copies']} copiés du miroir ; {c['a_jour']} déjà "
-                      f"à jour" + (f" ; {c['manuels']} déposés à la main" if c["manuels"] else "") + ").")
+        parts = [f"{c['telecharges']} {_accord(c['telecharges'], 'téléchargé')} ({_octets(self.bytes)})",
+                 f"{c['copies']} {_accord(c['copies'], 'copié')} du miroir",
+                 f"{c['a_jour']} déjà à jour"]
+        if c["manuels"]:
+            parts.append(f"{c['manuels']} {_accord(c['manuels'], 'déposé')} à la main")
+        progress.info(f"Sources : {_n_fichiers(len(self.present))} {_accord(len(self.present), 'présent')} dans "
+                      f"{self.raw} ({' ; '.join(parts)}).")
         return self.present
 
 
@@ -605,6 +618,11 @@ class _Run:
 # ----------------------------------------------------------------------------------------------------
 def _n_fichiers(n: int) -> str:
     return f"{n} fichier{'s' if n > 1 else ''}"
+
+
+def _accord(n: int, mot: str) -> str:
+    """French agreement: plural from 2 on (« 0 téléchargé », « 2 téléchargés »)."""
+    return mot + ("s" if n > 1 else "")
 
 
 def _missing_message(missing: list[_Missing], mirror: Path | None, raw: Path) -> str:
@@ -617,7 +635,7 @@ def _missing_message(missing: list[_Missing], mirror: Path | None, raw: Path) ->
     lines = [head]
     for m in missing:
         lines.append(f"  - {raw / m.rel}   (source {m.source.id})\n      {m.url}\n      cause : {m.cause}")
-        if m.kind in ("http", "transfert") and m.source.page:
+        if m.kind in ("http", "transfert", "serveur") and m.source.page:
             lines.append(f"      page officielle : {m.source.page}")
     return "\n".join(lines)
 
@@ -628,12 +646,13 @@ def _missing_fix(missing: list[_Missing], mirror: Path | None) -> str:
     if mirror is not None:
         fixes.append(f"complétez le miroir {mirror} (même arborescence que data/raw/), ou lancez sans miroir "
                      "avec un accès à Internet")
-    if kinds & {"reseau", "serveur", "territoire"} and mirror is None:
+    if kinds & {"reseau", "territoire"} and mirror is None:
         fixes.append("connectez-vous à Internet et relancez « observatoire fetch », ou utilisez un miroir hors "
                      f"ligne : « observatoire fetch --mirror DOSSIER » ou {MIRROR_ENV}=DOSSIER (dossier organisé "
                      "comme data/raw/) ; pour essayer l'observatoire sans réseau : « make demo »")
     if "serveur" in kinds:
-        fixes.append("un serveur qui ne répond pas est souvent surchargé : réessayez plus tard")
+        fixes.append("le serveur du producteur est indisponible ou surchargé : réessayez plus tard, ou utilisez "
+                     "un miroir hors ligne (« observatoire fetch --mirror DOSSIER »)")
     if "http" in kinds:
         fixes.append("vérifiez sur la page officielle de la source l'adresse du fichier pour le millésime demandé "
                      "(le producteur a pu le déplacer ou ne pas encore le publier) ; corrigez [millesimes] dans "
@@ -673,7 +692,9 @@ def _mismatch_fix(mismatches: list[_Mismatch]) -> str:
 # ----------------------------------------------------------------------------------------------------
 # fetch
 # ----------------------------------------------------------------------------------------------------
-def _select(sources: dict[str, Source], only) -> dict[str, Source]:
+def _select(sources: dict[str, Source], only, places_known: bool) -> dict[str, Source]:
+    """The sources ``only`` names, plus the EPCI composition when a per-département source needs the
+    territory and its places are not given."""
     if only is None:
         return sources
     wanted = [only] if isinstance(only, str) else list(only)
@@ -681,7 +702,7 @@ def _select(sources: dict[str, Source], only) -> dict[str, Source]:
     if unknown:
         raise ObservatoireError(f"Source inconnue : {', '.join(unknown)}.",
                                 correction="sources disponibles : " + ", ".join(sorted(sources)))
-    if any(sources[w].par != "france" for w in wanted) and COMPOSITION_ID in sources:
+    if not places_known and any(sources[w].par != "france" for w in wanted) and COMPOSITION_ID in sources:
         wanted.append(COMPOSITION_ID)
     return {k: v for k, v in sources.items() if k in set(wanted)}
 
@@ -706,7 +727,7 @@ def fetch(config, only=None, force: bool = False, *, departements=None, communes
     ----------
     config : :class:`observatoire.config.Config` (``paths.raw``, ``paths.mirror``, millésimes, territory).
     only : a source id or an iterable of ids (the EPCI composition is added when a per-département or
-        per-commune source needs the territory).
+        per-commune source needs the territory and ``departements``/``communes`` are not given).
     force : download/copy again even when the file is present and verified, and accept a new version
         of a file whose fingerprint was recorded.
     departements, communes : the territory's départements / commune codes for per-département /
@@ -733,7 +754,8 @@ def fetch(config, only=None, force: bool = False, *, departements=None, communes
     In every case no partial file is left; files fetched before a failure are journaled and
     re-verified by the next run; ``manifest.json`` changes only when a run succeeds.
     """
-    sources = _ordered(_select(registry.all_sources(), only))
+    places = _places_given(departements, communes)
+    sources = _ordered(_select(registry.all_sources(), only, places is not None))
     mirror = config.paths.mirror
     if mirror is not None and not mirror.is_dir():
         raise SourceMissingError(f"Le dossier miroir n'existe pas : {mirror}.", fichier=str(mirror),
@@ -744,7 +766,6 @@ def fetch(config, only=None, force: bool = False, *, departements=None, communes
         import requests
 
         session = requests.Session()
-    places = _places_given(departements, communes)
     tried = places is not None
     raw = config.paths.raw
     with fetch_lock(raw):
