@@ -100,7 +100,7 @@ def test_download_records_size_and_sha256(setup, server, capsys):
     err = capsys.readouterr().err
     assert "opt (1 fichier)" in err  # optional source missing (404): a warning, not an error
     assert "téléchargé : stat/stat_2022.csv (28 octets)" in err  # progress, per file: 13 + 15 bytes
-    assert "5 fichiers présents" in err and "5 téléchargés" in err
+    assert "5 fichiers présents" in err and "(5 téléchargés (5,2 ko))." in err
     both = [raw / "communes/communes_59.geojson", raw / "communes/communes_62.geojson"]
     assert raw_files(cfg, "communes", territory=Places(("59", "62"))) == both
     assert raw_files(cfg, "communes", territory=Places(("62",))) == both[1:]
@@ -338,3 +338,45 @@ def test_places_given_by_the_caller(setup, server):
     got = fetch(cfg, only=["communes"], resolve=resolve, backoff=0, session=session)
     assert seen == [True]
     assert [p.name for p in got] == ["Intercommunalite_Metropole_au_01-01-2025.zip", "communes_59.geojson"]
+
+
+def test_mirror_without_fingerprints_on_another_disk(setup, server, tmp_path, monkeypatch):
+    """No hard link possible (another file system): files are copied; a second run recognises them by
+    hashing both sides, and a mirror file changed in place (same size) is copied again."""
+    from observatoire.sources import fetch as fetch_module
+
+    cfg, _ = setup
+    m = _mirror(tmp_path, server)
+    (m / "manifest.json").write_text(json.dumps({"fichiers": {}}), encoding="utf-8")  # no taille, no sha256
+    def no_link(src, dst):
+        raise OSError("cross-device link")
+    monkeypatch.setattr(fetch_module.os, "link", no_link)
+    cfg = cfg.with_mirror(m)
+    fetch(cfg)
+    p = cfg.paths.raw / "stat/stat_2017.csv"
+    assert not p.samefile(m / "stat/stat_2017.csv") and p.read_bytes() == server.files["/stat_2017.csv"]
+    before = p.stat().st_mtime_ns
+    fetch(cfg)
+    assert p.stat().st_mtime_ns == before  # not copied again
+    (m / "stat/stat_2017.csv").write_bytes(b"IRIS;P17_POP\n596060101;4321\n")
+    fetch(cfg)
+    assert p.read_bytes() == b"IRIS;P17_POP\n596060101;4321\n"
+    assert manifest_entries(cfg)["stat/stat_2017.csv"]["sha256"] == hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_simulated_files_of_a_failed_mirror_run_are_never_taken_for_real(setup, server, tmp_path):
+    """A mirror run stops (a file missing from the mirror): its simulated file is journaled as such;
+    a later run on the network downloads the official file instead of recording the simulated one."""
+    cfg, session = setup
+    m = _mirror(tmp_path, server)
+    (m / "communes/communes_62.geojson").unlink()
+    (m / "stat/stat_2022.csv").write_bytes(b"IRIS;P22_POP\n596060101;9999\n")  # the simulated figure
+    with pytest.raises(SourceMissingError):
+        fetch(cfg.with_mirror(m))
+    assert is_simulated(cfg, "stat")
+    server.log.clear()
+    fetch(cfg, backoff=0, session=session)
+    assert "/stat_2022.csv" in server.paths() and "/stat_2017.csv" not in server.paths()
+    assert (cfg.paths.raw / "stat/stat_2022.csv").read_bytes() == server.files["/stat_2022.csv"]
+    assert not is_simulated(cfg, "stat")
+    assert not (cfg.paths.raw / JOURNAL).exists()

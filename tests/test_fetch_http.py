@@ -65,7 +65,8 @@ def base_ic_zip(n_iris: int = 3000, corrige: bool = False) -> bytes:
     for i in range(n_iris):
         iris = f"59606{i:04d}"
         w.writerow([iris, "32", "59", "59601", "59606", "Valenciennes", "", "", f"Iris {i}", "H", "00", "1",
-                    f"{pop + i + (1 if corrige and i == 0 else 0)}.0", f"{(pop + i) // 5}.0", f"{(pop + i) // 4}.0", f"{(pop + i) // 5}.0"])
+                    f"{pop + i + (1 if corrige and i == 0 else 0)}.0", f"{(pop + i) // 5}.0",
+                    f"{(pop + i) // 4}.0", f"{(pop + i) // 5}.0"])
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as z:
         z.writestr(zipfile.ZipInfo("base-ic-evol-struct-pop-2021.CSV", date_time=(2024, 6, 27, 12, 0, 0)),
@@ -567,7 +568,7 @@ def test_stale_lock_and_temporary_files_are_cleaned(cfg, srv, session):
     dead.wait()
     (raw / "caf_rsa_s_type_iris").mkdir(parents=True)
     (raw / LOCK).write_text(json.dumps({"pid": dead.pid}), encoding="utf-8")
-    leftovers = [raw / (CAF_REL + ".part"), raw / ".manifest.json.x1y2.tmp", raw / "caf_rsa_s_type_iris/a.tmp"]
+    leftovers = [raw / (CAF_REL + ".part"), raw / "manifest.json.x1y2.tmp", raw / "caf_rsa_s_type_iris/a.tmp"]
     for p in leftovers:
         p.write_bytes(b"debut")
     run(cfg, session)

@@ -156,8 +156,8 @@ def _one_cycle(graph: dict[str, set[str]], comp: set[str]) -> list[str]:
 def _show(graph: dict[str, set[str]], comps: list[set[str]]) -> str:
     """Each component as one of its cycles, then all its modules."""
     short = lambda m: m.removeprefix("observatoire.")  # noqa: E731
-    return "\n".join(" → ".join(map(short, _one_cycle(graph, c))) + f"   (modules liés : {', '.join(sorted(map(short, c)))})"
-                     for c in comps)
+    return "\n".join(" → ".join(map(short, _one_cycle(graph, c)))
+                     + f"   (modules liés : {', '.join(sorted(map(short, c)))})" for c in comps)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def composition_places(config) -> Places | None:
     file; ``None`` when that file is not in ``data/raw`` yet.
 
     Only selects; :func:`observatoire.territory.resolve_territory` gives the full diagnosis (close
-    EPCI matches…) when the build runs.
+    EPCI matches…): a caller can pass it as ``fetch(…, resolve=try_resolve_territory)``.
 
     Raises
     ------
@@ -89,8 +89,8 @@ def composition_places(config) -> Places | None:
         raise ObservatoireError(
             f"Le territoire configuré ({what}) est absent du fichier INSEE des intercommunalités : "
             "impossible de savoir quels fichiers départementaux télécharger.", fichier=str(path),
-            correction="corrigez [territoire] dans observatoire.toml (« observatoire build » propose les "
-            "EPCI proches d'un SIREN inconnu)")
+            correction="corrigez [territoire] dans observatoire.toml (SIREN de l'EPCI, codes INSEE des "
+            f"communes ou code du département, tels que les donne {EPCI_SOURCE.page})")
     return Places(tuple(sorted(rows["dep"].unique())), frozenset(rows["code_insee"]))
 
 
@@ -329,7 +329,8 @@ def _download(url: str, part: Path, *, session, retries: int, backoff: float, ti
                     raise _HttpFailed(_http_cause(code, attempt))
                 if code == 206:
                     first, total = _content_range(r)
-                    if not resume or first != state.size:
+                    changed = total is not None and state.total is not None and total != state.total
+                    if not resume or first != state.size or changed:
                         state.start_over()  # a range we did not ask for: ask for the whole file
                         last = _Incomplete("réponse partielle inattendue du serveur")
                         continue
@@ -505,7 +506,8 @@ class _Run:
             return False
         if m_entry.get("sha256"):
             return entry.get("sha256") == m_entry["sha256"] and (dest.samefile(src) or is_current(dest, entry))
-        return dest.samefile(src)
+        # a mirror without fingerprints: same inode, or both files hash to the recorded sha256
+        return dest.samefile(src) or (is_current(dest, entry) and sha256_file(src) == entry.get("sha256"))
 
     def _from_network(self, source: Source, rel: str, url: str, dest: Path, part: Path) -> None:
         entry = self.known.get(rel)
@@ -604,12 +606,11 @@ class _Run:
         (self.raw / JOURNAL).unlink(missing_ok=True)
         c = self.counts
         parts = [f"{c['telecharges']} {_accord(c['telecharges'], 'téléchargé')} ({_octets(self.bytes)})",
-                 f"{c['copies']} {_accord(c['copies'], 'copié')} du miroir",
-                 f"{c['a_jour']} déjà à jour"]
-        if c["manuels"]:
-            parts.append(f"{c['manuels']} {_accord(c['manuels'], 'déposé')} à la main")
+                 f"{c['copies']} {_accord(c['copies'], 'copié')} du miroir et {_accord(c['copies'], 'vérifié')}",
+                 f"{c['a_jour']} déjà à jour", f"{c['manuels']} {_accord(c['manuels'], 'déposé')} à la main"]
+        said = [p for p, n in zip(parts, (c["telecharges"], c["copies"], c["a_jour"], c["manuels"])) if n]
         progress.info(f"Sources : {_n_fichiers(len(self.present))} {_accord(len(self.present), 'présent')} dans "
-                      f"{self.raw} ({' ; '.join(parts)}).")
+                      f"{self.raw}" + (f" ({' ; '.join(said)})." if said else "."))
         return self.present
 
 
@@ -629,7 +630,8 @@ def _missing_message(missing: list[_Missing], mirror: Path | None, raw: Path) ->
     if mirror is not None:
         head = f"Fichiers officiels absents du miroir {mirror} ({_n_fichiers(len(missing))}) :"
     elif any(m.kind == "reseau" for m in missing):
-        head = f"Fichiers officiels introuvables : pas de réseau, et aucun miroir indiqué ({_n_fichiers(len(missing))}) :"
+        head = ("Fichiers officiels introuvables : pas de réseau, et aucun miroir indiqué "
+                f"({_n_fichiers(len(missing))}) :")
     else:
         head = f"Fichiers officiels introuvables ({_n_fichiers(len(missing))}) :"
     lines = [head]
@@ -660,7 +662,8 @@ def _missing_fix(missing: list[_Missing], mirror: Path | None) -> str:
                      "« observatoire fetch »")
     if "transfert" in kinds:
         fixes.append("relancez « observatoire fetch » (la connexion a été coupée) ; si la coupure se répète, "
-                     "téléchargez le fichier depuis sa page officielle et déposez-le à la main sous le nom indiqué")
+                     "téléchargez le fichier depuis sa page officielle et déposez-le à la main sous le nom "
+                     "indiqué")
     return " ;\n  ou ".join(fixes)
 
 

@@ -84,7 +84,8 @@ def write_manifest(path: Path, fichiers: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"fichiers": dict(sorted(fichiers.items()))}, ensure_ascii=False, indent=1)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # not a hidden name: « make clean » (rm data/raw/*) removes one left by a killed run
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
