@@ -262,6 +262,21 @@ def test_404_names_the_source_and_its_official_page(cfg, srv, session):
     assert_clean(cfg.paths.raw, set())
 
 
+def test_302_is_followed_and_a_redirect_loop_is_named(cfg, srv, session):
+    srv.files["/v2/base-ic.zip"] = srv.files.pop(IC_PATH)
+    srv.redirects[IC_PATH] = (302, "/v2/base-ic.zip")
+    srv.redirects[CAF_PATH] = (302, CAF_PATH)  # a misconfigured server sends the file to itself
+    with pytest.raises(SourceMissingError) as e:
+        run(cfg, session, departements=["59"], only=["insee_rp_ic_pop", "caf_rsa_s_type_iris"])
+    msg = str(e.value)
+    assert f"{cfg.paths.raw / CAF_REL}   (source caf_rsa_s_type_iris)" in msg
+    assert "cause : trop de redirections" in msg
+    assert "insee_rp_ic_pop" not in msg  # the moved file was fetched
+    assert (cfg.paths.raw / IC_REL).read_bytes() == srv.files["/v2/base-ic.zip"]
+    assert manifest_entries(cfg)[IC_REL]["url"] == srv.url(IC_PATH)
+    assert_clean(cfg.paths.raw, {IC_REL})
+
+
 # ----------------------------------------------------------------------------------------------------
 # cuts and lying lengths
 # ----------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 from pathlib import Path
 
@@ -84,9 +85,10 @@ def imported_modules(module: str, path: Path, modules) -> set[str]:
     return out
 
 
-def import_graph() -> dict[str, set[str]]:
+@functools.lru_cache(maxsize=1)
+def import_graph() -> dict[str, frozenset[str]]:
     modules = module_files()
-    return {m: imported_modules(m, p, modules) for m, p in modules.items()}
+    return {m: frozenset(imported_modules(m, p, modules)) for m, p in modules.items()}
 
 
 def components(graph: dict[str, set[str]]) -> list[set[str]]:
