@@ -287,7 +287,7 @@ def test_manifest_is_written_once_at_the_end(setup, monkeypatch):
     cfg, session = setup
     writes = []
     real = fetch_module.write_manifest
-    monkeypatch.setattr(fetch_module, "write_manifest", lambda path, f: (writes.append(Path(path).name), real(path, f)))
+    monkeypatch.setattr(fetch_module, "write_manifest", lambda path, f, **kw: (writes.append(Path(path).name), real(path, f, **kw)))
     fetch(cfg, backoff=0, session=session)
     assert writes == ["manifest.journal.json"] * 5 + ["manifest.json"]
     writes.clear()

@@ -436,13 +436,13 @@ class _Run:
         """Journal ``entry`` (atomically) before the file takes its final name."""
         self.journal[rel] = entry
         self.known[rel] = entry
-        write_manifest(self.raw / JOURNAL, self.journal)
+        write_manifest(self.raw / JOURNAL, self.journal, durable=False)
 
     def forget(self, rel: str, dest: Path) -> None:
         """Nothing stays in ``data/raw`` for a file that failed verification."""
         dest.unlink(missing_ok=True)
         if self.journal.pop(rel, None) is not None:
-            write_manifest(self.raw / JOURNAL, self.journal)
+            write_manifest(self.raw / JOURNAL, self.journal, durable=False)
         self.known.pop(rel, None)
 
     def install(self, part: Path, dest: Path, rel: str, entry: dict) -> None:
