@@ -1,27 +1,28 @@
-"""Fetcher (observatoire/sources/fetch.py): local HTTP server for downloads (retries, atomic writes,
-sha256), a mirror directory, and the offline error path."""
+"""Fetcher (observatoire/sources/fetch.py) on a loopback server: expansion of sources into files,
+downloads recorded with size and sha256, a second run that does nothing, a mirror directory, the
+offline error path, the state of each source (observatoire/status.py)."""
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import http.server
 import io
 import json
-import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 import requests
+from httpserver import ScriptedServer
 from openpyxl import Workbook
 
 from observatoire.config import parse_config
 from observatoire.errors import ObservatoireError, SourceMissingError
-from observatoire.sources import fetch as fetch_mod
+from observatoire.sources import registry
 from observatoire.sources.base import Source
-from observatoire.sources.fetch import fetch, is_simulated, manifest_entries, raw_files
+from observatoire.sources.fetch import composition_places, fetch
 from observatoire.sources.insee_cog import EPCI_SOURCE
+from observatoire.sources.raw import JOURNAL, Places, is_simulated, manifest_entries, raw_files
+from observatoire.status import status_rows
 
 
 def composition_bytes() -> bytes:
@@ -41,63 +42,10 @@ def composition_bytes() -> bytes:
     return out.getvalue()
 
 
-class Server:
-    """127.0.0.1 HTTP server in a thread. ``files``: path → bytes; ``fail``: path → number of 503 answers
-    before success; ``truncate``: paths answered with a Content-Length larger than the body."""
-
-    def __init__(self):
-        self.files: dict[str, bytes] = {}
-        self.fail: dict[str, int] = {}
-        self.truncate: set[str] = set()
-        self.gzip: set[str] = set()
-        self.log: list[str] = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                outer.log.append(self.path)
-                if outer.fail.get(self.path, 0) > 0:
-                    outer.fail[self.path] -= 1
-                    self.send_response(503)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                body = outer.files.get(self.path)
-                if body is None:
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                if self.path in outer.gzip:
-                    body = gzip.compress(body)
-                    self.send_header("Content-Encoding", "gzip")
-                extra = 1000 if self.path in outer.truncate else 0
-                self.send_header("Content-Length", str(len(body) + extra))
-                self.end_headers()
-                self.wfile.write(body)
-                if extra:
-                    self.close_connection = True
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                                       daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def server():
-    s = Server()
-    yield s
-    s.close()
+    with ScriptedServer() as s:
+        yield s
 
 
 def sources_for(base: str) -> dict[str, Source]:
@@ -115,7 +63,7 @@ def sources_for(base: str) -> dict[str, Source]:
 
 @pytest.fixture
 def setup(tmp_path, server, monkeypatch):
-    monkeypatch.setattr(fetch_mod, "all_sources", lambda: sources_for(server.base))
+    monkeypatch.setattr(registry, "all_sources", lambda: sources_for(server.base))
     monkeypatch.delenv("OBSERVATOIRE_MIRROR", raising=False)
     server.files.update({
         "/epci_2025.zip": composition_bytes(),
@@ -148,9 +96,15 @@ def test_download_records_size_and_sha256(setup, server, capsys):
     assert e["origine"] == "telechargement" and e["simule"] is False and e["source"] == "stat"
     assert json.loads((raw / "manifest.json").read_text())["fichiers"].keys() == m.keys()
     assert not list(raw.rglob("*.part"))
+    assert not (raw / JOURNAL).exists() and not (raw / "fetch.lock").exists()
     err = capsys.readouterr().err
     assert "opt (1 fichier)" in err  # optional source missing (404): a warning, not an error
-    assert raw_files(cfg, "communes") == [raw / "communes/communes_59.geojson", raw / "communes/communes_62.geojson"]
+    assert "téléchargé : stat/stat_2022.csv (28 octets)" in err  # progress, per file: 13 + 15 bytes
+    assert "5 fichiers présents" in err and "(5 téléchargés (5,2 ko))." in err
+    both = [raw / "communes/communes_59.geojson", raw / "communes/communes_62.geojson"]
+    assert raw_files(cfg, "communes", territory=Places(("59", "62"))) == both
+    assert raw_files(cfg, "communes", territory=Places(("62",))) == both[1:]
+    assert raw_files(cfg, "communes") == both  # territory unknown: the folder
     assert not is_simulated(cfg, "stat")
 
 
@@ -162,7 +116,7 @@ def test_second_run_does_nothing(setup, server):
     again = fetch(cfg, backoff=0, session=session)
     assert len(again) == 5
     # only the optional missing file is asked again; every present file is skipped
-    assert server.log[n:] == ["/absent.csv"]
+    assert server.paths()[n:] == ["/absent.csv"]
     assert (cfg.paths.raw / "stat/stat_2017.csv").stat().st_mtime_ns == mtime
 
 
@@ -179,24 +133,25 @@ def test_retries_with_backoff(setup, server):
     cfg, session = setup
     server.fail["/stat_2017.csv"] = 2
     fetch(cfg, retries=3, backoff=0, session=session)
-    assert server.log.count("/stat_2017.csv") == 3  # two 503 answers, then the file
+    assert server.paths().count("/stat_2017.csv") == 3  # two 503 answers, then the file
     assert (cfg.paths.raw / "stat/stat_2017.csv").read_bytes() == server.files["/stat_2017.csv"]
 
 
 def test_truncated_download_leaves_no_file(setup, server):
     cfg, session = setup
-    server.truncate.add("/stat_2022.csv")
+    server.lie["/stat_2022.csv"] = 1000
     with pytest.raises(SourceMissingError) as e:
         fetch(cfg, retries=1, backoff=0, session=session)
     assert "data/raw/stat/stat_2022.csv" in str(e.value)
     assert not (cfg.paths.raw / "stat/stat_2022.csv").exists()
     assert not list(cfg.paths.raw.rglob("*.part"))
-    # what came before is complete and recorded
+    # the manifest is written only by a successful run; what came before is complete and journaled
+    assert not (cfg.paths.raw / "manifest.json").exists()
     assert "stat/stat_2017.csv" in manifest_entries(cfg)
 
 
 def test_offline_without_mirror_lists_files_and_mirror_option(tmp_path, monkeypatch):
-    monkeypatch.setattr(fetch_mod, "all_sources", lambda: sources_for("http://127.0.0.1:9"))  # nothing listens
+    monkeypatch.setattr(registry, "all_sources", lambda: sources_for("http://127.0.0.1:9"))  # nothing listens
     monkeypatch.delenv("OBSERVATOIRE_MIRROR", raising=False)
     cfg = parse_config({"territoire": {"epci": "245901160"}, "millesimes": {"cog": 2025, "rp": [2017, 2022]}},
                        tmp_path / "observatoire.toml")
@@ -205,7 +160,8 @@ def test_offline_without_mirror_lists_files_and_mirror_option(tmp_path, monkeypa
     with pytest.raises(SourceMissingError) as e:
         fetch(cfg, retries=1, backoff=0, timeout=2, session=s)
     msg = str(e.value)
-    assert "ni réseau, ni miroir" in msg
+    assert "pas de réseau, et aucun miroir indiqué" in msg
+    assert "make demo" in msg
     assert "data/raw/insee_epci/Intercommunalite_Metropole_au_01-01-2025.zip" in msg
     assert "http://127.0.0.1:9/epci_2025.zip" in msg
     assert "data/raw/stat/stat_2022.csv" in msg and "http://127.0.0.1:9/stat_2022.csv" in msg
@@ -216,7 +172,7 @@ def test_offline_without_mirror_lists_files_and_mirror_option(tmp_path, monkeypa
     assert not cfg.paths.raw.exists() or not [p for p in cfg.paths.raw.rglob("*") if p.is_file()]
 
 
-def _mirror(tmp_path: Path, server: Server) -> Path:
+def _mirror(tmp_path: Path, server: ScriptedServer) -> Path:
     m = tmp_path / "miroir"
     for rel, path in [("insee_epci/Intercommunalite_Metropole_au_01-01-2025.zip", "/epci_2025.zip"),
                       ("stat/stat_2017.csv", "/stat_2017.csv"), ("stat/stat_2022.csv", "/stat_2022.csv"),
@@ -273,12 +229,9 @@ def test_only_per_departement_source_pulls_the_composition(setup, server):
                                      "communes_62.geojson"]
 
 
-def test_status_rows(setup, server, tmp_path, monkeypatch):
-    from observatoire.sources import registry
-
+def test_status_rows(setup, server, tmp_path):
     cfg, _ = setup
-    monkeypatch.setattr(registry, "all_sources", lambda: sources_for(server.base))
-    rows = {r["id"]: r for r in registry.status_rows(cfg)}
+    rows = {r["id"]: r for r in status_rows(cfg)}
     # nothing fetched: per-département source cannot be expanded yet, nothing is present
     assert {k: r["present"] for k, r in rows.items()} == {"insee_epci": "non", "stat": "non", "communes": "non",
                                                           "opt": "non"}
@@ -286,7 +239,9 @@ def test_status_rows(setup, server, tmp_path, monkeypatch):
     (m / "communes/communes_62.geojson").unlink()
     with pytest.raises(SourceMissingError):
         fetch(cfg.with_mirror(m))
-    rows = {r["id"]: r for r in registry.status_rows(cfg)}
+    # the failed run wrote no manifest: its journal still tells the simulated files apart
+    assert not (cfg.paths.raw / "manifest.json").exists()
+    rows = {r["id"]: r for r in status_rows(cfg)}
     assert (rows["stat"]["present"], rows["stat"]["nature"], rows["stat"]["millesime"]) == ("oui", "simulé",
                                                                                           "2017, 2022")
     assert (rows["insee_epci"]["present"], rows["insee_epci"]["nature"]) == ("oui", "réel")
@@ -317,8 +272,111 @@ def test_demo_files_are_replaced_by_a_real_fetch(setup, server, tmp_path):
     fetch(cfg.with_mirror(m))
     server.log.clear()
     fetch(cfg, backoff=0, session=session)
+    server_paths = server.paths()
     # 2022 was simulated, 2017 a demo extract: both downloaded again; the other mirror files were real
-    assert sorted(p for p in server.log if p.startswith("/stat")) == ["/stat_2017.csv", "/stat_2022.csv"]
+    assert sorted(p for p in server_paths if p.startswith("/stat")) == ["/stat_2017.csv", "/stat_2022.csv"]
     e = manifest_entries(cfg)
     assert e["stat/stat_2022.csv"]["simule"] is False and e["stat/stat_2022.csv"]["origine"] == "telechargement"
     assert "demo" not in e["stat/stat_2017.csv"]
+
+
+def test_manifest_is_written_once_at_the_end(setup, monkeypatch):
+    """Each installed file is journaled (5 journal writes); ``manifest.json`` is written once."""
+    from observatoire.sources import fetch as fetch_module
+
+    cfg, session = setup
+    writes = []
+    real = fetch_module.write_manifest
+    monkeypatch.setattr(fetch_module, "write_manifest", lambda path, f, **kw: (writes.append(Path(path).name), real(path, f, **kw)))
+    fetch(cfg, backoff=0, session=session)
+    assert writes == ["manifest.journal.json"] * 5 + ["manifest.json"]
+    writes.clear()
+    fetch(cfg, backoff=0, session=session)
+    assert writes == []  # nothing new: the manifest is not rewritten
+
+
+def test_territory_absent_from_the_composition_stops_before_per_departement_files(tmp_path, server, setup):
+    _, session = setup
+    cfg = parse_config({"territoire": {"epci": "200099999"}, "millesimes": {"cog": 2025, "rp": [2017, 2022]}},
+                       tmp_path / "autre.toml")
+    with pytest.raises(ObservatoireError) as e:
+        fetch(cfg, backoff=0, session=session)
+    assert "Le territoire configuré (l'EPCI de SIREN 200099999) est absent du fichier INSEE" in str(e.value)
+    assert e.value.fichier == str(cfg.paths.raw / "insee_epci/Intercommunalite_Metropole_au_01-01-2025.zip")
+    assert "corrigez [territoire]" in e.value.correction
+    assert not any(p.startswith("/communes") for p in server.paths())
+    assert not (cfg.paths.raw / "manifest.json").exists()
+    assert sorted(manifest_entries(cfg)) == ["insee_epci/Intercommunalite_Metropole_au_01-01-2025.zip",
+                                             "stat/stat_2017.csv", "stat/stat_2022.csv"]
+
+
+def test_composition_places_by_territory_kind(setup, tmp_path):
+    cfg, session = setup
+    fetch(cfg, only="insee_epci", backoff=0, session=session)
+    assert composition_places(cfg) == Places(("59", "62"), frozenset({"59606", "62041"}))
+    for terr, expected in (({"epci": "245901160"}, Places(("59",), frozenset({"59606"}))),
+                           ({"departement": "62"}, Places(("62",), frozenset({"62041"})))):
+        other = parse_config({"territoire": terr, "millesimes": {"cog": 2025}}, tmp_path / "observatoire.toml")
+        assert composition_places(other) == expected
+    missing = parse_config({"territoire": {"epci": "245901160"}, "millesimes": {"cog": 2024}},
+                           tmp_path / "observatoire.toml")
+    assert composition_places(missing) is None  # the 2024 file is not fetched
+
+
+def test_places_given_by_the_caller(setup, server):
+    cfg, session = setup
+    # départements given: the composition is not needed
+    got = fetch(cfg, only=["communes"], departements=["62"], backoff=0, session=session)
+    assert [p.name for p in got] == ["communes_62.geojson"]
+    assert server.paths() == ["/communes_62.geojson"]
+    # a resolver (e.g. territory.try_resolve_territory) is called once the composition is fetched
+    seen = []
+
+    def resolve(config):
+        seen.append((cfg.paths.raw / "insee_epci/Intercommunalite_Metropole_au_01-01-2025.zip").exists())
+        return Places(("59",), frozenset())
+    got = fetch(cfg, only=["communes"], resolve=resolve, backoff=0, session=session)
+    assert seen == [True]
+    assert [p.name for p in got] == ["Intercommunalite_Metropole_au_01-01-2025.zip", "communes_59.geojson"]
+
+
+def test_mirror_without_fingerprints_on_another_disk(setup, server, tmp_path, monkeypatch):
+    """No hard link possible (another file system): files are copied; a second run recognises them by
+    hashing both sides, and a mirror file changed in place (same size) is copied again."""
+    from observatoire.sources import fetch as fetch_module
+
+    cfg, _ = setup
+    m = _mirror(tmp_path, server)
+    (m / "manifest.json").write_text(json.dumps({"fichiers": {}}), encoding="utf-8")  # no taille, no sha256
+    def no_link(src, dst):
+        raise OSError("cross-device link")
+    monkeypatch.setattr(fetch_module.os, "link", no_link)
+    cfg = cfg.with_mirror(m)
+    fetch(cfg)
+    p = cfg.paths.raw / "stat/stat_2017.csv"
+    assert not p.samefile(m / "stat/stat_2017.csv") and p.read_bytes() == server.files["/stat_2017.csv"]
+    before = p.stat().st_mtime_ns
+    fetch(cfg)
+    assert p.stat().st_mtime_ns == before  # not copied again
+    (m / "stat/stat_2017.csv").write_bytes(b"IRIS;P17_POP\n596060101;4321\n")
+    fetch(cfg)
+    assert p.read_bytes() == b"IRIS;P17_POP\n596060101;4321\n"
+    assert manifest_entries(cfg)["stat/stat_2017.csv"]["sha256"] == hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_simulated_files_of_a_failed_mirror_run_are_never_taken_for_real(setup, server, tmp_path):
+    """A mirror run stops (a file missing from the mirror): its simulated file is journaled as such;
+    a later run on the network downloads the official file instead of recording the simulated one."""
+    cfg, session = setup
+    m = _mirror(tmp_path, server)
+    (m / "communes/communes_62.geojson").unlink()
+    (m / "stat/stat_2022.csv").write_bytes(b"IRIS;P22_POP\n596060101;9999\n")  # the simulated figure
+    with pytest.raises(SourceMissingError):
+        fetch(cfg.with_mirror(m))
+    assert is_simulated(cfg, "stat")
+    server.log.clear()
+    fetch(cfg, backoff=0, session=session)
+    assert "/stat_2022.csv" in server.paths() and "/stat_2017.csv" not in server.paths()
+    assert (cfg.paths.raw / "stat/stat_2022.csv").read_bytes() == server.files["/stat_2022.csv"]
+    assert not is_simulated(cfg, "stat")
+    assert not (cfg.paths.raw / JOURNAL).exists()
