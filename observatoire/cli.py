@@ -103,7 +103,7 @@ def cmd_all(args) -> int:
 
 
 def cmd_sources(args) -> int:
-    from .sources.registry import status_rows
+    from .status import status_rows
 
     cfg = _config(args)
     rows = status_rows(cfg)

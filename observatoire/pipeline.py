@@ -68,7 +68,7 @@ def population_raster(config: Config, workdir: Path, bbox) -> Path | None:
                                     correction="corrigez [estimation] raster dans observatoire.toml ou retirez la ligne")
         return p
     from .sources import filosofi_grid
-    from .sources.fetch import raw_files
+    from .sources.raw import raw_files
     from .spatial.raster import grid_to_raster
 
     files = raw_files(config, filosofi_grid.FILOSOFI_CARREAUX.id)
@@ -84,7 +84,7 @@ def population_raster(config: Config, workdir: Path, bbox) -> Path | None:
 def read_stat_tables(config: Config, communes: set[str]) -> list:
     """Every statistical table present in ``data/raw`` (manifest order), flagged simulated as recorded."""
     from .progress import suivre
-    from .sources.fetch import manifest_entries
+    from .sources.raw import manifest_entries
     from .sources.readers import is_statistical, read_source
 
     entries = [(rel, e) for rel, e in sorted(manifest_entries(config).items())
@@ -167,7 +167,7 @@ def _quartiers_by_departement(codes: list[str]) -> dict[str, set[str]]:
 
 
 def _simulated(config: Config, source_ids) -> bool:
-    from .sources.fetch import is_simulated
+    from .sources.raw import is_simulated
 
     return any(is_simulated(config, s) for s in source_ids)
 
@@ -181,7 +181,7 @@ def indicator_inputs(config: Config, territory, layers: dict, zones, parts, cros
     """Assemble :class:`observatoire.indicators.IndicatorInputs` from the layers of the build."""
     from . import indicators
     from .sources import anct
-    from .sources.fetch import raw_files
+    from .sources.raw import raw_files
 
     comp = territory.composition
     quartiers = {}

@@ -199,14 +199,14 @@ def build_geographic_layers(config, territory: Territory | None = None) -> dict:
 
     from .errors import FormatError
     from .sources import anct, ign
-    from .sources.fetch import manifest_entries, raw_files
+    from .sources.raw import manifest_entries, raw_files
     from .sources.registry import all_sources
     from .store import sources_table
 
     terr = territory or resolve_territory(config)
 
     def files(source_id: str) -> list:
-        found = raw_files(config, source_id)
+        found = raw_files(config, source_id, territory=terr)
         if not found:
             raise SourceMissingError(f"Aucun fichier pour la source {source_id} dans {config.paths.raw}.",
                                      fichier=str(config.paths.raw / source_id),

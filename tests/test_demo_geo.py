@@ -13,7 +13,8 @@ import shapely
 from observatoire.config import parse_config
 from observatoire.demo import build_mirror
 from observatoire.sources import anct, ign
-from observatoire.sources.fetch import fetch, manifest_entries, raw_files
+from observatoire.sources.fetch import fetch
+from observatoire.sources.raw import manifest_entries, raw_files
 from observatoire.territory import resolve_territory
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

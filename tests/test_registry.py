@@ -224,8 +224,6 @@ def test_raw_and_fetch_never_import_territory():
     assert graph["observatoire.sources.registry"] <= {"observatoire.errors", "observatoire.sources.base"}
 
 
-@pytest.mark.xfail(strict=False, reason="cycles outside the fetch layer, being removed on main: "
-                   "sources.insee ↔ sources.caf / cnam / france_travail, catalogue ↔ catalogue.validate")
 def test_no_import_cycle_in_the_package():
     graph = import_graph()
     found = components(graph)

@@ -18,20 +18,7 @@ from ..errors import ConfigError
 
 CATALOGUE_FILE = Path(__file__).with_name("indicateurs.yaml")
 
-#: Themes of a portrait, in display order (themes of the 2024 quartier projects, plus context).
-THEMES: dict[str, str] = {
-    "demographie": "Population et ménages",
-    "revenus": "Revenus et pauvreté",
-    "insertion": "Insertion sociale et professionnelle",
-    "education": "Parentalité et réussite éducative",
-    "familles": "Familles et prestations sociales",
-    "sante": "Santé et accès aux droits",
-    "logement": "Logement et cadre de vie",
-    "mobilite": "Mobilité",
-}
-
-UNITES = ("%", "€", "€/mois", "nombre", "indice")
-TYPES = ("ratio", "valeur_producteur", "effectif")
+from .vocabulaire import THEMES, TYPES, UNITES  # noqa: E402,F401 (re-exported)
 
 
 @dataclass(frozen=True)

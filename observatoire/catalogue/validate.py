@@ -159,7 +159,7 @@ def validate_entries(entries, where: str, sources: Mapping[str, Any] | None = No
         The ``sources`` block: ``{source_id: {"variables": [...]}}``. When given, ``source`` must be
         one of its ids and every variable of an expression must be declared by that source.
     """
-    from . import THEMES, TYPES, UNITES
+    from .vocabulaire import THEMES, TYPES, UNITES
 
     declared = declared_variables(sources)
     if not isinstance(entries, list):

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import tomli_w
 
-from ..sources.fetch import MANIFEST, write_manifest
+from ..sources.raw import MANIFEST, write_manifest
 
 
 def default_shared_dir() -> Path | None:

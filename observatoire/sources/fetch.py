@@ -51,7 +51,6 @@ from .raw import (JOURNAL, MANIFEST, FingerprintError, Places, expand_files, fin
                   is_temporary, read_manifest, sha256_file, write_manifest)
 # Compatibility aliases: these readers moved to observatoire.sources.raw; callers still importing them
 # from here (territory, pipeline, demo) are being switched to raw.
-from .raw import is_simulated, manifest_entries, raw_files  # noqa: F401
 
 COMPOSITION_ID = EPCI_SOURCE.id
 LOCK = "fetch.lock"
