@@ -90,7 +90,7 @@ def _write_territory(dest: Path, monde) -> None:
     terr = {"epci": t.epci_siren} if t.kind == "epci" else (
         {"departement": t.departements[0]} if t.kind == "departement" else {"communes": sorted(t.codes)})
     data = {"territoire": terr, "millesimes": monde.millesimes,
-            "miroir": {"nom": t.nom, "reel": bool(monde.reel)}}
+            "miroir": {"nom": t.nom, "reel": bool(monde.reel), "communes": sorted(t.codes)}}
     (dest / "territoire.toml").write_text(
         f"# Territoire du miroir de démonstration : {t.nom}"
         + ("" if monde.reel else " (territoire entièrement simulé)") + "\n" + tomli_w.dumps(data), encoding="utf-8")

@@ -14,8 +14,8 @@ from pathlib import Path
 import tomli_w
 
 
-def _zone_iris(dest: Path) -> tuple[str, str, list[str]] | None:
-    """A demo watch zone: the first IRIS of the most populous commune having several IRIS."""
+def _zone_iris(dest: Path, communes: set[str]) -> tuple[str, str, list[str]] | None:
+    """A demo watch zone: the last two IRIS of the territory's commune having the most IRIS."""
     import geopandas as gpd
     import pandas as pd
 
@@ -23,6 +23,7 @@ def _zone_iris(dest: Path) -> tuple[str, str, list[str]] | None:
     if not files:
         return None
     iris = pd.concat([gpd.read_file(p) for p in files]).sort_values("code_iris")
+    iris = iris[iris["code_insee"].astype(str).isin(communes)]
     counts = iris.groupby("code_insee")["code_iris"].count()
     several = counts[counts > 1]
     if several.empty:
@@ -57,7 +58,7 @@ def write_demo_config(dest: Path, project: Path, base: Path | None = None) -> Pa
     data["partenaires"] = [dict(p, fichier=rebase(p["fichier"])) for p in data.get("partenaires", [])]
     zones = [dict(z, **({"fichier": rebase(z["fichier"])} if z.get("fichier") else {})) for z in data.get("zones", [])]
     if not zones:
-        found = _zone_iris(dest)
+        found = _zone_iris(dest, set(snippet.get("miroir", {}).get("communes", [])))
         if found:
             commune, label, codes = found
             zones = [{"code": "VEILLE_DEMO", "libelle": f"{label}, quartier de veille (démonstration)",

@@ -171,8 +171,9 @@ def read_qpv2015(path: str | Path, communes: set[str] | None, territory_geom,
 
     The 2015 file has no commune code one can trust (``COMMUNE_QP`` holds names), so quartiers are
     selected spatially: kept when at least ``min_part`` of their area lies inside ``territory_geom``
-    (Lambert-93 outline of the territory). The 5 % default ignores slivers created by generalised
-    commune outlines along the border. ``communes`` is accepted for symmetry with
+    (Lambert-93 outline of the territory; ``None``: the whole national file). The 5 % default ignores
+    slivers created by generalised commune outlines along the border. Invalid perimeters are repaired
+    and noted (:func:`repair_geometries`; codes in ``attrs["reparations"]``). ``communes`` is accepted for symmetry with
     :func:`read_qpv2024` and is not used for the selection.
 
     Returns
@@ -194,7 +195,7 @@ def read_qpv2015(path: str | Path, communes: set[str] | None, territory_geom,
             member = sorted(shps, key=lambda n: ("WGS84" not in n.upper(), n))[0]
         src = f"/vsizip/{p.resolve()}/{member}"
     info = pyogrio.read_info(src)
-    bounds = shapely.bounds(territory_geom).tolist()
+    bounds = shapely.bounds(territory_geom).tolist() if territory_geom is not None else None
     gdf = pyogrio.read_dataframe(src, bbox=_bbox_in(info.get("crs"), bounds))
     gdf = gdf.rename(columns={c: _UPPER2015.get(c.upper(), c) for c in gdf.columns if c != "geometry"})
     missing = [c for c in ("code_qp", "nom_qp") if c not in gdf.columns]
@@ -207,16 +208,23 @@ def read_qpv2015(path: str | Path, communes: set[str] | None, territory_geom,
     if gdf.crs is None:
         raise FormatError("Le shapefile QPV 2015 n'a pas de projection (.prj absent).", fichier=str(path),
                           correction="vérifiez l'archive officielle (le .prj doit accompagner le .shp)")
-    gdf = repair_geometries(gdf, str(path), "code_qp").to_crs(L93)
+    gdf = repair_geometries(gdf, str(path), "code_qp")
+    repaired = gdf.attrs.get("reparations", [])
+    gdf = gdf.to_crs(L93)
     area = gdf.geometry.area
-    inside = gdf.geometry.intersection(territory_geom).area
-    keep = (area > 0) & (inside / area.where(area > 0, 1) >= min_part)
+    if territory_geom is None:  # the whole national file
+        keep = area > 0
+    else:
+        inside = gdf.geometry.intersection(territory_geom).area
+        keep = (area > 0) & (inside / area.where(area > 0, 1) >= min_part)
     out = gdf.loc[keep, ["code_qp", "nom_qp", "commune_qp", "geometry"]].copy()
     for c in ("code_qp", "nom_qp", "commune_qp"):
         out[c] = out[c].fillna("").astype(str)
     out["surface_ha"] = out.geometry.area / 10_000
     out = out.sort_values("code_qp").reset_index(drop=True)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=L93)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=L93)
+    out.attrs["reparations"] = [c for c in repaired if c in set(out["code_qp"])]
+    return out
 
 
 def repair_geometries(gdf: gpd.GeoDataFrame, fichier: str, code_col: str) -> gpd.GeoDataFrame:

@@ -220,7 +220,7 @@ def read_table(path: str | Path, *, member: str | None = None, sheet: str | None
                           correction="lancez « observatoire fetch » ou vérifiez le chemin")
     name = p.name
     data: bytes
-    if zipfile.is_zipfile(p) or p.suffix.lower() == ".zip":
+    if p.suffix.lower() not in (".xlsx", ".xlsm") and (zipfile.is_zipfile(p) or p.suffix.lower() == ".zip"):
         inner, data = _zip_member(p, member)
         name = f"{p.name}/{inner}"
         is_xlsx = inner.lower().endswith(".xlsx")
