@@ -58,7 +58,7 @@ FEUILLE_PARTENAIRES = "Chiffres partenaires"
 FEUILLE_A_LIRE = "À lire"
 
 #: Above this many rows, the workbook leaves the IRIS rows to the CSV and Parquet files.
-MAX_LIGNES_XLSX = 300_000
+MAX_LIGNES_XLSX = 100_000
 
 _TEXT_COLUMNS = ("type_territoire", "code_territoire", "libelle_territoire", "indicateur", "statut",
                  "methode", "qualite", "note_producteur", "motif", "source")
@@ -212,18 +212,27 @@ def _write_table(book: _Book, ws, start: int, t: pd.DataFrame, catalogue, libell
     default = book.number(_number_format("", None))
     value_fmt = [fmt_of.get(i, default) for i in t["indicateur"].tolist()]
     fixed = {"numerateur": book.counts, "denominateur": book.counts, "couverture": book.share}
-    cols = [rows[c].tolist() for c in _COLUMNS]
+    numeric = {"millesime", "millesime_geographie", "valeur", "numerateur", "denominateur", "couverture"}
+    cols = []
+    for j, c in enumerate(_COLUMNS):
+        if c in numeric:
+            v = pd.to_numeric(rows[c], errors="coerce").to_numpy(float)
+            cols.append((j, c, True, np.where(np.isnan(v), None, v).tolist()))
+        else:
+            v = rows[c].astype(object)
+            cols.append((j, c, False, v.where(v.notna() & (v.astype(str) != ""), None).tolist()))
+    write_number, write_string = ws.write_number, ws.write_string
     r = start
-    for k, cells in enumerate(zip(*cols)):
+    for k in range(len(rows)):
         r = start + 1 + k
-        for j, v in enumerate(cells):
-            if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        for j, c, is_num, values in cols:
+            v = values[k]
+            if v is None:
                 continue
-            c = _COLUMNS[j]
-            if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
-                ws.write_number(r, j, float(v), value_fmt[k] if c == "valeur" else fixed.get(c))
+            if is_num:
+                write_number(r, j, v, value_fmt[k] if c == "valeur" else fixed.get(c))
             else:
-                ws.write_string(r, j, str(v))
+                write_string(r, j, str(v))
     ws.write_string(r + 2, 0, source_line, book.italic)
 
 

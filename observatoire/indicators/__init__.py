@@ -82,23 +82,23 @@ def _labels(inp: IndicatorInputs, tables) -> dict[str, dict[str, str]]:
 
 def _propagate_protection(levels, inp: IndicatorInputs):
     """Complementary secrecy on the producer's own totals (see :mod:`.secrecy`)."""
-    by = {(t, m): u for t, m, u in levels}
+    by = dict(levels)
     out = []
     iris_m = (pd.DataFrame({"part": inp.iris["code_iris"].astype(str), "groupe": inp.iris["code_insee"].astype(str)})
               if inp.iris is not None and len(inp.iris) else pd.DataFrame(columns=["part", "groupe"]))
-    for t, m, u in levels:
-        if t == "commune" and (("iris", m) in by):
-            u = propagate(u, by[("iris", m)], iris_m)
-        if t in ("epci", "departement", "france") and ("commune", m) in by and inp.composition is not None:
+    for t, u in levels:
+        if t == "commune" and "iris" in by:
+            u = propagate(u, by["iris"], iris_m)
+        if t in ("epci", "departement", "france") and "commune" in by and inp.composition is not None:
             key = {"epci": "siren_epci", "departement": "dep"}.get(t)
             comp = inp.composition
             grp = comp[key].astype(str) if key else pd.Series(CODE_FRANCE, index=comp.index)
-            u = propagate(u, by[("commune", m)], pd.DataFrame({"part": comp["code_insee"].astype(str), "groupe": grp}))
-        out.append((t, m, u))
+            u = propagate(u, by["commune"], pd.DataFrame({"part": comp["code_insee"].astype(str), "groupe": grp}))
+        out.append((t, u))
     return out
 
 
-def _tidy_rows(t: str, m: int, u: pd.DataFrame, catalogue: dict[str, Indicateur],
+def _tidy_rows(t: str, u: pd.DataFrame, catalogue: dict[str, Indicateur],
                labels: dict[str, str]) -> pd.DataFrame | None:
     keep = [i for i, x in catalogue.items() if x.a_l_echelle(t)]
     u = u[u["ind"].isin(keep)]
@@ -135,7 +135,7 @@ def _tidy_rows(t: str, m: int, u: pd.DataFrame, catalogue: dict[str, Indicateur]
     return pd.DataFrame({
         "type_territoire": t, "code_territoire": codes.to_numpy(),
         "libelle_territoire": codes.map(labels).fillna("").to_numpy(object), "indicateur": ids.to_numpy(),
-        "millesime": int(m), "millesime_geographie": u["geo"].to_numpy(np.int64), "valeur": val,
+        "millesime": u["mil"].to_numpy(np.int64), "millesime_geographie": u["geo"].to_numpy(np.int64), "valeur": val,
         "numerateur": num, "denominateur": den, "statut": statut, "methode": u["methode"].to_numpy(object),
         "qualite": u["qualite"].map(QUALITE_NOMS).to_numpy(object),
         "couverture": u["couverture"].to_numpy(float), "simule": u["simule"].to_numpy(bool),
@@ -154,7 +154,7 @@ def compute_indicators(inputs: IndicatorInputs, catalogue: dict[str, Indicateur]
     catalogue = catalogue if catalogue is not None else load_catalogue()
     levels = _propagate_protection(compute_levels(inputs, catalogue), inputs)
     labels = _labels(inputs, inputs.tables)
-    frames = [_tidy_rows(t, m, u, catalogue, labels.get(t, {})) for t, m, u in levels]
+    frames = [_tidy_rows(t, u, catalogue, labels.get(t, {})) for t, u in levels]
     return concat_tidy(*[f for f in frames if f is not None])
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..spatial.quality import zone_quality
-from .units import COLS, QUALITE_CODES, SUMMABLE, empty_units
+from .units import COLS, KEY, QUALITE_CODES, SUMMABLE, empty_units
 
 #: Coverage thresholds of an estimate (share of the zone, population-weighted where weights exist,
 #: else by area, that the inputs cover). Below :data:`COUVERTURE_MIN` a rate is not published; a
@@ -87,7 +87,7 @@ def sum_units(u: pd.DataFrame, membership: pd.DataFrame, *, quoi: str = "territo
     j["covw"] = j["couverture"].fillna(1.0) * j["dabs"]
     j["sim"] = j["simule"].astype(np.int8)
     j["prot"] = j["protege"].astype(np.int8)
-    out = j.groupby(["groupe", "ind"], sort=False).agg(
+    out = j.groupby(["groupe", "ind", "mil"], sort=False).agg(
         num=("num", "sum"), den=("den", "sum"), rang=("rang", "min"), n_ok=("ok", "sum"), n_present=("ok", "size"),
         simule=("sim", "max"), protege=("prot", "max"), qualite=("qualite", "max"), pond=("pond", "max"),
         nonsum=("nonsum", "max"), source=("source", "first"), geo=("geo", "max"), estime=("est", "max"),
@@ -101,7 +101,7 @@ def sum_units(u: pd.DataFrame, membership: pd.DataFrame, *, quoi: str = "territo
     complete = n_ok == n_expected
     ok = summable & (rang == 2) & (complete if complet else n_ok > 0)
     estime = out["estime"].to_numpy() > 0
-    res = pd.DataFrame({"code": out["groupe"].to_numpy(), "ind": out["ind"].to_numpy()})
+    res = pd.DataFrame({"code": out["groupe"].to_numpy(), "ind": out["ind"].to_numpy(), "mil": out["mil"].to_numpy()})
     res["num"] = np.where(ok, out["num"], np.nan)
     res["den"] = np.where(ok, out["den"], np.nan)
     res["val"] = np.nan
@@ -180,14 +180,14 @@ def estimate_units(u_iris: pd.DataFrame, cw: pd.DataFrame, *, method: str, zones
     j["wd"] = np.where(ok, j["w"] * j["den"], 0.0)
     j["mo"] = np.where(ok, j["m"], 0.0)
     j["secret"] = (j["rang"] == 0) & (j["w"] > 0)
-    g = j.groupby(["code_zone", "ind"], sort=False)
+    g = j.groupby(["code_zone", "ind", "mil"], sort=False)
     out = pd.DataFrame({"num": g["wn"].sum(), "den": g["wd"].sum(), "mo": g["mo"].sum(),
                         "simule": g["simule"].any(), "protege": g["protege"].any(), "source": g["source"].first(),
                         "nature": g["nature"].first(), "secret": g["secret"].any()}).reset_index()
     tot = out["code_zone"].map(total).astype(float).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = np.clip(np.where(tot > 0, out["mo"].to_numpy() / tot, 0.0), 0.0, 1.0)
-    res = pd.DataFrame({"code": out["code_zone"], "ind": out["ind"]})
+    res = pd.DataFrame({"code": out["code_zone"], "ind": out["ind"], "mil": out["mil"]})
     res["num"], res["den"], res["val"] = out["num"], out["den"], np.nan
     res["couverture"] = cov
     res["nature"] = out["nature"]
@@ -252,12 +252,12 @@ def transpose_units(u15: pd.DataFrame, cw: pd.DataFrame, *, targets_total: pd.Se
     j["tv"] = np.where(ok & ~summable, j["t"] * j["val"], 0.0)
     j["tw"] = np.where(ok & ~summable, j["t"], 0.0)
     j["cov"] = np.where(ok, j["t"], 0.0)
-    g = j.groupby(["code_zone", "ind"], sort=False)
+    g = j.groupby(["code_zone", "ind", "mil"], sort=False)
     out = pd.DataFrame({"num": g["sn"].sum(), "den": g["sd"].sum(), "tv": g["tv"].sum(), "tw": g["tw"].sum(),
                         "cov": g["cov"].sum(), "simule": g["simule"].any(), "protege": g["protege"].any(),
                         "source": g["source"].first(), "nature": g["nature"].first()}).reset_index()
     summ = out["nature"].isin(SUMMABLE).to_numpy()
-    res = pd.DataFrame({"code": out["code_zone"], "ind": out["ind"]})
+    res = pd.DataFrame({"code": out["code_zone"], "ind": out["ind"], "mil": out["mil"]})
     res["num"] = np.where(summ, out["num"], np.nan)
     res["den"] = np.where(summ, out["den"], np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -279,14 +279,14 @@ def transpose_units(u15: pd.DataFrame, cw: pd.DataFrame, *, targets_total: pd.Se
 
 
 def prefer(*frames: pd.DataFrame) -> pd.DataFrame:
-    """One row per (code, ind): a known figure before a withheld one; the producer's figure (no quality
+    """One row per (code, ind, millésime): a known figure before a withheld one; the producer's figure (no quality
     class) before estimates; then the better quality, the larger coverage, and the earlier frame."""
     frames = [f.assign(_prio=i) for i, f in enumerate(frames) if f is not None and len(f)]
     if not frames:
         return empty_units()
     u = pd.concat(frames, ignore_index=True)
     u["_known"] = (u["rang"] == 2).astype(int)
-    u = u.sort_values(["code", "ind", "_known", "qualite", "couverture", "_prio"],
-                      ascending=[True, True, False, True, False, True], na_position="last", kind="stable")
-    u = u.drop_duplicates(["code", "ind"], keep="first")
+    u = u.sort_values(KEY + ["_known", "qualite", "couverture", "_prio"],
+                      ascending=[True, True, True, False, True, False, True], na_position="last", kind="stable")
+    u = u.drop_duplicates(KEY, keep="first")
     return u.drop(columns=["_prio", "_known"]).reset_index(drop=True)

@@ -60,8 +60,9 @@ def _only(u: pd.DataFrame | None, codes) -> pd.DataFrame:
     return u[u["code"].isin(set(map(str, codes)))]
 
 
-class _Millesime:
-    """The unit frames of one millésime and the steps that build each level from them."""
+class _Levels:
+    """The unit frames of every millésime, by level, and the steps that build each level from them
+    (each step handles all indicators and all millésimes at once)."""
 
     def __init__(self, units: dict[str, pd.DataFrame], inp: IndicatorInputs, catalogue: dict[str, Indicateur]):
         self.u = units
@@ -170,11 +171,14 @@ class _Millesime:
         if q is None or prod.empty or self.inp.departements is None:
             return empty_units()
         territory = set(q.codes)
+        codes = set(prod["code"].unique())
+        if not (codes - territory):
+            return empty_units()  # the tables hold only the territory's quartiers: no département set
         frames = []
         for dep in self.inp.departements["code"].astype(str):
-            in_table = {c for c in prod["code"].unique() if _dep_of_qp(c) == dep}
-            if not (in_table - territory):
-                continue  # the tables hold only the territory's quartiers: no département set
+            in_table = {c for c in codes if _dep_of_qp(c) == dep}
+            if not in_table:
+                continue
             expected = in_table | set((q.departement or {}).get(dep, set()))
             m = pd.DataFrame({"part": sorted(expected), "groupe": dep})
             frames.append(sum_units(prod, m, quoi="quartiers du département", geo=geo))
@@ -184,7 +188,7 @@ class _Millesime:
         own = self.level(f"ensemble_qpv{geo}_france")
         prod = self.level(f"qpv{geo}")
         summed = empty_units()
-        if not prod.empty and prod["code"].map(_dep_of_qp).nunique() >= MIN_DEPARTEMENTS_FRANCE:
+        if not prod.empty and pd.Series(prod["code"].unique()).map(_dep_of_qp).nunique() >= MIN_DEPARTEMENTS_FRANCE:
             m = pd.DataFrame({"part": sorted(prod["code"].unique()), "groupe": CODE_ENSEMBLE_FRANCE})
             summed = sum_units(prod, m, quoi="quartiers", geo=geo)
         return prefer(own, summed)
@@ -204,26 +208,23 @@ def count_variables(catalogue: dict[str, Indicateur]) -> set[str]:
     return out
 
 
-def compute_levels(inp: IndicatorInputs, catalogue: dict[str, Indicateur]) -> list[tuple[str, int, pd.DataFrame]]:
-    """``(type_territoire, millésime, unit frame)`` for every level and millésime the inputs allow."""
+def compute_levels(inp: IndicatorInputs, catalogue: dict[str, Indicateur]) -> list[tuple[str, pd.DataFrame]]:
+    """``(type_territoire, unit frame)`` for every level the inputs allow (all millésimes)."""
     groups = group_tables(inp.tables, count_variables(catalogue))
-    units = {key: evaluate_group(g, catalogue, groups) for key, g in groups.items()}
-    out = []
-    for m in sorted({mm for (_, mm) in units}):
-        step = _Millesime({niv: u for (niv, mm), u in units.items() if mm == m}, inp, catalogue)
-        all_communes = step.communes_for_sums()
-        out += [("iris", m, step.level("iris")), ("commune", m, step.communes(all_communes)),
-                ("epci", m, step.epcis(all_communes)), ("departement", m, step.departements(all_communes)),
-                ("france", m, step.france(all_communes))]
-        for geo in (2015, 2024):
-            q = step.quartiers(geo)
-            out += [(f"qpv{geo}", m, q), (f"ensemble_qpv{geo}_epci", m, step.ensemble_epci(geo, q)),
-                    (f"ensemble_qpv{geo}_departement", m, step.ensemble_departement(geo)),
-                    (f"ensemble_qpv{geo}_france", m, step.ensemble_france(geo))]
-        out += [("partie_qpv2024", m, step.zones("partie_qpv2024", 2024)),
-                ("zone", m, step.zones("zone", int(step.level("iris")["geo"].max()) if len(step.level("iris")) else m))]
-    return [(t, m, u) for t, m, u in out if u is not None and len(u)]
-
-
-def _dtype_int(a) -> np.ndarray:
-    return np.asarray(a, dtype=np.int64)
+    by_level: dict[str, list[pd.DataFrame]] = {}
+    for (niv, _), g in groups.items():
+        by_level.setdefault(niv, []).append(evaluate_group(g, catalogue, groups))
+    units = {niv: pd.concat(frames, ignore_index=True) for niv, frames in by_level.items()}
+    step = _Levels(units, inp, catalogue)
+    all_communes = step.communes_for_sums()
+    out = [("iris", step.level("iris")), ("commune", step.communes(all_communes)), ("epci", step.epcis(all_communes)),
+           ("departement", step.departements(all_communes)), ("france", step.france(all_communes))]
+    for geo in (2015, 2024):
+        q = step.quartiers(geo)
+        out += [(f"qpv{geo}", q), (f"ensemble_qpv{geo}_epci", step.ensemble_epci(geo, q)),
+                (f"ensemble_qpv{geo}_departement", step.ensemble_departement(geo)),
+                (f"ensemble_qpv{geo}_france", step.ensemble_france(geo))]
+    iris = step.level("iris")
+    out += [("partie_qpv2024", step.zones("partie_qpv2024", 2024)),
+            ("zone", step.zones("zone", int(iris["geo"].max()) if len(iris) else 0))]
+    return [(t, u) for t, u in out if u is not None and len(u)]

@@ -29,13 +29,16 @@ def propagate(parents: pd.DataFrame, children: pd.DataFrame, membership: pd.Data
     """
     if parents.empty or children.empty or membership.empty:
         return parents
-    flag = children.assign(_f=children["protege"].astype(bool) | (children["rang"] < 2))[["code", "ind", "_f"]]
+    flag = children.assign(_f=children["protege"].astype(bool) | (children["rang"] < 2))[["code", "ind", "mil", "_f"]]
+    flag = flag[flag["_f"]]
+    if flag.empty:
+        return parents
     j = membership[["part", "groupe"]].astype(str).merge(flag, left_on="part", right_on="code")
-    hit = j[j["_f"]].drop_duplicates(["groupe", "ind"])[["groupe", "ind"]]
+    hit = j.drop_duplicates(["groupe", "ind", "mil"])[["groupe", "ind", "mil"]]
     if hit.empty:
         return parents
     key = pd.MultiIndex.from_frame(hit.rename(columns={"groupe": "code"}))
-    mask = pd.MultiIndex.from_frame(parents[["code", "ind"]]).isin(key)
+    mask = pd.MultiIndex.from_frame(parents[["code", "ind", "mil"]]).isin(key)
     if mask.any():
         parents = parents.copy()
         parents.loc[mask, "protege"] = True

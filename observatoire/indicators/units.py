@@ -2,7 +2,7 @@
 
 A *unit frame* has one row per territory × indicator and the columns :data:`COLS`:
 
-- ``code``, ``ind``; ``num``, ``den`` (counts, or a published rate × its published denominator),
+- ``code``, ``ind``, ``mil`` (millésime); ``num``, ``den`` (counts, or a published rate × its published denominator),
   ``val`` (the figure);
 - ``rang``: 0 secret, 1 not available, 2 known (the worst input cell wins);
 - ``nature``: ``compte`` (a ratio of counts or a count: summable), ``pondere`` (a published rate with
@@ -19,6 +19,7 @@ once per distinct expression on whole columns (numpy), never row by row.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,16 +29,18 @@ from ..catalogue import Indicateur
 from ..catalogue.validate import alternatives, evaluate, expression_variables
 from ..sources.table import SourceTable
 
-COLS = ["code", "ind", "num", "den", "val", "rang", "nature", "simule", "protege", "note", "source",
+COLS = ["code", "ind", "mil", "num", "den", "val", "rang", "nature", "simule", "protege", "note", "source",
         "geo", "methode", "qualite", "couverture", "motif"]
+#: Keys of a unit frame row: territory, indicator, millésime.
+KEY = ["code", "ind", "mil"]
 SUMMABLE = ("compte", "pondere")
 QUALITE_CODES = {None: 0, "": 0, "bonne": 1, "moyenne": 2, "faible": 3}
 QUALITE_NOMS = {0: None, 1: "bonne", 2: "moyenne", 3: "faible"}
 RANG_STATUT = {0: "secret", 1: "nd", 2: "ok"}
 
 
-_DTYPES = dict(zip(COLS, (object, object, float, float, float, "int8", object, bool, bool, object, object, "int64",
-                         object, "int8", float, object)))
+_DTYPES = dict(zip(COLS, (object, object, "int64", float, float, float, "int8", object, bool, bool, object, object,
+                         "int64", object, "int8", float, object)))
 _EMPTY = pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DTYPES.items()})
 
 
@@ -129,12 +132,17 @@ def _group(key, ts: list[SourceTable], count_vars: set[str] | None) -> Group:
     return Group(key[0], key[1], geo, D, R, N, var_source, var_simule, P, libs)
 
 
+@functools.lru_cache(maxsize=4096)
+def _variables(expr: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((alt, tuple(expression_variables(alt))) for alt in alternatives(expr))
+
+
 def pick(expr: str | None, available) -> str | None:
     """First alternative of ``expr`` (``A | B``) whose variables are all available (None if none)."""
     if not expr:
         return None
-    for alt in alternatives(expr):
-        if all(v in available for v in expression_variables(alt)):
+    for alt, names in _variables(expr):
+        if all(v in available for v in names):
             return alt
     return None
 
@@ -148,7 +156,7 @@ class _Evaluator:
 
     def __call__(self, expr: str):
         if expr not in self.cache:
-            names = expression_variables(expr)
+            names = list(_variables(expr)[0][1])
             env = {n: self.g.data[n].to_numpy(dtype=float) for n in names}
             vals = np.asarray(evaluate(expr, env), dtype=float)
             if vals.ndim == 0:
@@ -198,6 +206,7 @@ class _Collector:
         return pd.DataFrame({
             "code": np.tile(self.g.data.index.to_numpy(), k),
             "ind": np.repeat([p[0] for p in self.parts], n),
+            "mil": np.full(n * k, self.g.millesime, dtype=np.int64),
             "num": cat([np.broadcast_to(p[1], n) for p in self.parts]).astype(float),
             "den": cat([np.broadcast_to(p[2], n) for p in self.parts]).astype(float),
             "val": cat([np.broadcast_to(p[3], n) for p in self.parts]).astype(float),
