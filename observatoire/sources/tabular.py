@@ -243,8 +243,13 @@ def read_table(path: str | Path, *, member: str | None = None, sheet: str | None
 
 def to_number(s: pd.Series) -> np.ndarray:
     """French-formatted number strings → floats (NaN where not a number)."""
-    t = s.astype(str).str.replace(_SPACES, "", regex=True).str.replace(",", ".", regex=False)
-    return pd.to_numeric(t, errors="coerce").to_numpy(dtype=float, copy=True)
+    t = pd.Series(s, dtype=object).astype(str).str.strip()
+    num = pd.to_numeric(t, errors="coerce").to_numpy(dtype=float, copy=True)
+    redo = np.isnan(num) & (t != "").to_numpy()
+    if redo.any():  # decimal comma, grouped thousands
+        cleaned = t[redo].str.replace(_SPACES, "", regex=True).str.replace(",", ".", regex=False)
+        num[redo] = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
+    return num
 
 
 def parse_cells(df: pd.DataFrame, fichier: str, codes: pd.Index,
@@ -253,32 +258,32 @@ def parse_cells(df: pd.DataFrame, fichier: str, codes: pd.Index,
 
     Decimal comma or point; thousands grouped by U+202F, U+00A0 or spaces. A cell that is neither a
     number nor a known code raises FormatError naming the file, the line, the column, the territory
-    and the value.
+    and the value. All cells are converted in one pass (not column by column).
     """
-    data, statut = {}, {}
-    for col in df.columns:
-        s = df[col].astype(str).str.strip()
-        num = to_number(s)
-        low = s[np.isnan(num)].str.lower()
-        secret = np.zeros(len(s), bool)
-        nd = np.zeros(len(s), bool)
-        if len(low):
-            pos = np.flatnonzero(np.isnan(num))
-            secret[pos] = low.isin(CODES_SECRET).to_numpy()
-            nd[pos] = low.isin(CODES_ND).to_numpy()
-        bad = np.isnan(num) & ~secret & ~nd
-        if bad.any():
-            i = int(np.argmax(bad))
-            where = f"ligne {int(lines[i])}, " if lines is not None else ""
-            raise FormatError(f"Valeur illisible {s.iloc[i]!r} ({where}colonne {col}, territoire {codes[i]}) : "
-                              "nombre, « s », « nd », « ns », « so » ou case vide attendu.",
-                              fichier=fichier, correction="vérifiez que le fichier est le fichier officiel, "
-                              "non modifié dans un tableur")
-        num[secret | nd] = np.nan
-        data[col] = num
-        statut[col] = np.where(secret, "secret", np.where(nd, "nd", "ok"))
-    d = pd.DataFrame(data, index=codes, dtype=float)
-    st = pd.DataFrame(statut, index=codes, dtype=object)
+    n, k = df.shape
+    flat = pd.Series(df.to_numpy(dtype=object).ravel(order="F"), dtype=object)
+    num = to_number(flat)
+    text = flat.astype(str).str.strip()
+    missing = np.isnan(num)
+    low = text[missing].str.lower()
+    secret = np.zeros(n * k, bool)
+    nd = np.zeros(n * k, bool)
+    pos = np.flatnonzero(missing)
+    secret[pos] = low.isin(CODES_SECRET).to_numpy()
+    nd[pos] = low.isin(CODES_ND).to_numpy()
+    bad = missing & ~secret & ~nd
+    if bad.any():
+        i = int(np.argmax(bad))
+        row, col = i % n, df.columns[i // n]
+        where = f"ligne {int(lines[row])}, " if lines is not None else ""
+        raise FormatError(f"Valeur illisible {text.iloc[i]!r} ({where}colonne {col}, territoire {codes[row]}) : "
+                          "nombre, « s », « nd », « ns », « so » ou case vide attendu.",
+                          fichier=fichier, correction="vérifiez que le fichier est le fichier officiel, "
+                          "non modifié dans un tableur")
+    num[secret | nd] = np.nan
+    statut = np.where(secret, "secret", np.where(nd, "nd", "ok")).astype(object)
+    d = pd.DataFrame(num.reshape((n, k), order="F"), index=codes, columns=df.columns, dtype=float)
+    st = pd.DataFrame(statut.reshape((n, k), order="F"), index=codes, columns=df.columns, dtype=object)
     d.index.name = st.index.name = "code"
     return d, st
 
