@@ -130,31 +130,45 @@ def build_crosswalks(layers: dict, zones: gpd.GeoDataFrame, parts: gpd.GeoDataFr
     return cws, totals
 
 
-def quartier_references(qpv: gpd.GeoDataFrame, shares: pd.DataFrame, composition: pd.DataFrame,
-                        geo: int, name_col: str) -> pd.DataFrame:
-    """Each quartier's reference EPCI (the EPCI of the commune holding the largest share of it), its
-    département, and whether part of it lies outside that EPCI (counted whole in the EPCI's set).
+#: Share of a quartier's surface a territory must hold to follow it when the largest part lies in a
+#: neighbour (intercommunal quartiers across two EPCI, e.g. QN05922M: 45 % in Bruay-sur-l'Escaut,
+#: 49 % in Escautpont): each EPCI holding a real part of it publishes its portrait.
+SEUIL_PART_QUARTIER = 0.25
 
-    Returns ``code, libelle, epci, dep, debordant, main`` (``main``: the commune holding the largest share).
+
+def quartier_references(qpv: gpd.GeoDataFrame, shares: pd.DataFrame, composition: pd.DataFrame,
+                        geo: int, name_col: str, territoire: set[str] | None = None,
+                        epci_territoire: str | None = None) -> pd.DataFrame:
+    """Each quartier's reference EPCI and département, whether part of it lies outside that EPCI
+    (counted whole in the EPCI's set: ``debordant``), and whether the territory follows it.
+
+    The territory (commune codes ``territoire``) follows a quartier when it holds its largest part or
+    at least :data:`SEUIL_PART_QUARTIER` of its surface. The reference EPCI is the configured EPCI
+    (``epci_territoire``) for the quartiers it follows, else the EPCI of the commune holding the
+    largest part.
+
+    Returns ``code, libelle, epci, dep, debordant, suivi``.
     """
-    cols = ["code", "libelle", "epci", "dep", "debordant", "main"]
+    cols = ["code", "libelle", "epci", "dep", "debordant", "suivi"]
     if qpv.empty:
         return pd.DataFrame(columns=cols)
     epci_of = dict(zip(composition["code_insee"].astype(str), composition["siren_epci"].astype(str)))
     dep_of = dict(zip(composition["code_insee"].astype(str), composition["dep"].astype(str)))
     sh = shares[shares["millesime_qpv"].astype(int) == geo].copy()
     sh["epci"] = sh["insee_com"].astype(str).map(epci_of)
+    sh["dedans"] = sh["insee_com"].astype(str).isin(territoire) if territoire is not None else True
     rows = []
     for code, lib in zip(qpv["code_qp"].astype(str), qpv[name_col].astype(str)):
         s = sh[sh["code_qp"] == code].sort_values("part_surface", ascending=False)
         main = str(s["insee_com"].iloc[0]) if len(s) else None
-        epci = epci_of.get(main) if main else None
+        suivi = bool(len(s) and (s["dedans"].iloc[0] or s.loc[s["dedans"], "part_surface"].sum() >= SEUIL_PART_QUARTIER))
+        epci = epci_territoire if suivi and epci_territoire else (epci_of.get(main) if main else None)
         dep = dep_of.get(main) if main else None
         if dep is None:
             d = code[2:5]
             dep = d if d.startswith("97") else d[1:]
         debord = bool(len(s) and (s["epci"].fillna("?") != epci).any())
-        rows.append((code, lib, epci or "", dep, debord, main))
+        rows.append((code, lib, epci or "", dep, debord, suivi))
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -186,10 +200,11 @@ def indicator_inputs(config: Config, territory, layers: dict, zones, parts, cros
     comp = territory.composition
     quartiers = {}
     for geo, layer, name_col, src in ((2024, "qpv_2024", "lib_qp", "anct_qpv2024"), (2015, "qpv_2015", "nom_qp", "anct_qpv2015")):
-        liste = quartier_references(layers[layer], layers["qpv_communes"], comp, geo, name_col)
-        # the territory's quartiers: those whose main commune is one of its communes (a neighbour's
-        # quartier overlapping the territory stays in the layer, for the 2015 → 2024 transposition)
-        liste = liste[liste["main"].isin(territory.codes)].drop(columns="main").reset_index(drop=True)
+        liste = quartier_references(layers[layer], layers["qpv_communes"], comp, geo, name_col,
+                                    set(territory.codes), config.territoire.epci)
+        # the territory's quartiers (a neighbour's quartier overlapping the territory stays in the
+        # layer, for the 2015 → 2024 transposition, without a sheet)
+        liste = liste[liste["suivi"]].drop(columns="suivi").reset_index(drop=True)
         files = raw_files(config, src)
         national = anct.quartier_codes(files[0], geo) if files else []
         quartiers[geo] = indicators.Quartiers(geo, liste, _quartiers_by_departement(national))
@@ -217,7 +232,7 @@ def build(config: Config) -> Path:
     """Run the build stage; returns the GeoPackage path. Nothing is written unless everything succeeds."""
     from . import exports, indicators
     from .catalogue import load_catalogue
-    from .sources.partner import partner_labels, read_partners
+    from .sources.partner import Perimetre, partner_labels, read_partners
     from .spatial.zones import load_zones
     from .store import write_gpkg
     from .territory import build_geographic_layers, resolve_territory
@@ -246,7 +261,7 @@ def build(config: Config) -> Path:
     with etape("Indicateurs") as e:
         inputs = indicator_inputs(config, territory, layers, zones, parts, crosswalks, totals, raster, tables)
         tidy = indicators.compute_indicators(inputs, catalogue)
-        partners = read_partners(config, catalogue)
+        partners = read_partners(config, catalogue, Perimetre.from_tidy(tidy))
         if partners is not None and len(partners):
             tidy = indicators.concat_tidy(tidy, partners)
         e.resume(f"{len(tidy)} chiffres ({int((~tidy['simule']).sum())} réels, {int(tidy['simule'].sum())} simulés)")

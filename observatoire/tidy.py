@@ -77,6 +77,39 @@ LIBELLE_FRANCE = "France métropolitaine"
 #: row covers every quartier of its file, overseas ones included when the source covers them.
 CODE_ENSEMBLE_FRANCE = "FR"
 
+#: Official code pattern of each territory type (INSEE, ANCT, Banatic). Codes become file names and
+#: HTML ids: anything else (« ../ », spaces, a spreadsheet's « 590140101.0 ») is refused where it is read.
+_COMMUNE = r"(?:\d{5}|2[AB]\d{3})"
+_DEP = r"(?:\d{2}|2[AB]|97\d)"
+CODE_PATTERNS = {
+    "iris": rf"{_COMMUNE}\d{{4}}",
+    "commune": _COMMUNE,
+    "epci": r"\d{9}",
+    "departement": _DEP,
+    "france": CODE_FRANCE,
+    "qpv2015": r"QP(?:\d{3}|02[AB])\d{3}",
+    "qpv2024": r"QN(?:\d{3}|02[AB])[0-9A-Z]{3}",
+    "partie_qpv2024": rf"QN(?:\d{{3}}|02[AB])[0-9A-Z]{{3}}_{_COMMUNE}",
+    "zone": r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}",
+    **{f"ensemble_qpv{g}_epci": r"\d{9}" for g in (2015, 2024)},
+    **{f"ensemble_qpv{g}_departement": _DEP for g in (2015, 2024)},
+    **{f"ensemble_qpv{g}_france": CODE_ENSEMBLE_FRANCE for g in (2015, 2024)},
+}
+_CODE_RE = {k: re.compile(rf"^{v}$") for k, v in CODE_PATTERNS.items()}
+
+
+def code_valide(type_territoire: str, code: str) -> bool:
+    """Whether ``code`` has the official form of a ``type_territoire`` code.
+
+    >>> code_valide("qpv2015", "QP02A001"), code_valide("qpv2024", "QN05920M")
+    (True, True)
+    >>> code_valide("qpv2024", "QP059020"), code_valide("iris", "590140101.0"), code_valide("zone", "../x")
+    (False, False, False)
+    """
+    pattern = _CODE_RE.get(type_territoire)
+    return bool(pattern and pattern.match(str(code)))
+
+
 #: Producers named in ``note_producteur`` (``NOTE_CNAF:1`` → « Cnaf »).
 _NOTE_PRODUCTEURS = {"CNAF": "Cnaf", "CNAM": "Cnam", "PE": "France Travail (Pôle emploi)",
                      "PE_T": "France Travail (Pôle emploi)", "ASP": "ASP", "ASP_E": "ASP",

@@ -16,3 +16,11 @@ THEMES: dict[str, str] = {
 
 UNITES = ("%", "€", "€/mois", "nombre", "indice")
 TYPES = ("ratio", "valeur_producteur", "effectif")
+
+#: Plausible range of a value in each unit, checked on partner tables (``None``: no bound). A median
+#: or a quartile of monthly disposable income per consumption unit lies between 100 and 6 000 €/mois
+#: in every French commune and quartier (Filosofi); an annual figure (× 12) falls outside.
+PLAGES: dict[str, tuple[float | None, float | None]] = {
+    "%": (0.0, 100.0), "€/mois": (100.0, 6000.0), "€": (0.0, None), "nombre": (0.0, None),
+    "indice": (0.0, None),
+}
