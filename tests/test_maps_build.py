@@ -13,6 +13,7 @@ from conftest_maps import (EVIL, EVIL_COMMUNE, HAS_SHARED, MOTIF_ND, PARTNER_LAB
                            quartier_value)
 from observatoire.errors import ObservatoireError
 from observatoire.maps import assets, geometry
+from observatoire.maps import build as build_module
 from observatoire.maps.build import (BUDGET_QUARTIER, BUDGET_TERRITOIRE, build_maps, feature_collection,
                                      load_inputs, map_sizes, simplify_display, simulated_inputs)
 from observatoire.maps.classify import classes_for_count, fixed_bins
@@ -190,15 +191,17 @@ def test_classes_computed_per_scale(built_mixed):
     assert k >= 3
     rev = _cfgs(_page(cfg, "themes/revenus.html"))[0]
     q24 = rev["layers"][1]
-    # reference year 2019, quartier j = 20 + 2 j: percentile p of n evenly spaced values is
-    # 20 + 2 (n - 1) p (linear interpolation); the breaks are those at p = 1/k … (k-1)/k
-    expected = fixed_bins({2019: [20 + 2 * j for j in range(n)]}, "quantiles", 5, "reference", n_territoires=n)
+    # few quartiers: the breaks pool the two years (quartier j = 20 + 2 j in 2019, 21 + 2 j in 2021),
+    # i.e. the 2 n integers 20 … 20 + 2 n - 1, whose percentile p is 20 + (2 n - 1) p (linear
+    # interpolation); the breaks are those at p = 1/k … (k-1)/k
+    pooled = {2019: [20 + 2 * j for j in range(n)], 2021: [21 + 2 * j for j in range(n)]}
+    expected = fixed_bins(pooled, "quantiles", 5, "toutes", n_territoires=n)
     assert expected.k == k
-    assert expected.breaks == pytest.approx([20 + 2 * (n - 1) * i / k for i in range(1, k)])
+    assert expected.breaks == pytest.approx([20 + (2 * n - 1) * i / k for i in range(1, k)])
     for lab in expected.labels("%", 1):
         assert html.escape(lab) in q24["legend"]
+    assert "quantiles, toutes années" in q24["legend"]
     assert "propres à l&#x27;échelle quartiers prioritaires 2024" in q24["legend"]
-    # 2021 values are 21 + 2 j, classified with the 2019 breaks
     values = [quartier_value("taux_pauvrete", j, 2021) for j in range(n)]
     assert [key.rstrip("e") for key in q24["k"]] == [str(c) for c in expected.assign(values)]
     # the IRIS layer has its own breaks, from the IRIS values of 2019
@@ -208,10 +211,9 @@ def test_classes_computed_per_scale(built_mixed):
                               "quantiles", 5, "reference")
     assert _class_items(rev["layers"][0]["legend"]) == [html.escape(x) for x in iris_classes.labels("%", 1)]
     assert _class_items(q24["legend"]) == [html.escape(x) for x in expected.labels("%", 1)]
-    # the quartiers fill at least 3 classes on the reference year (the poverty panels inform)
+    # the quartier panel of the poverty comparison fills at least 3 classes (the panels inform)
     comp = _cfgs(_page(cfg, "comparaison/taux_pauvrete_quartiers_iris.html"))[0]["layers"][0]
-    assert comp["year"] == "2021"
-    assert len(set(expected.assign([quartier_value("taux_pauvrete", j, 2019) for j in range(n)]))) >= 3
+    assert comp["year"] == "2021" and len({key.rstrip("e") for key in comp["k"]}) >= 3
 
 
 def test_2015_quartiers_coloured_with_their_own_classes(built_mixed):
@@ -221,9 +223,9 @@ def test_2015_quartiers_coloured_with_their_own_classes(built_mixed):
     assert html.unescape(q15["name"]) == "Taux de pauvreté — quartiers prioritaires 2015"
     assert q15["geo"] == "qpv2015" and q15["cls"] == "obs-choro-qpv2015"
     m = info["n_qpv2015"]
-    # the last 2015 quartier is nd: the breaks come from the m - 1 others of 2019
-    expected = fixed_bins({2019: [20 + 2 * j for j in range(m - 1)]}, "quantiles", 5, "reference",
-                          n_territoires=m)
+    # the last 2015 quartier is nd: the breaks come from the m - 1 others, both years pooled
+    expected = fixed_bins({y: [quartier_value("taux_pauvrete", j, y) for j in range(m - 1)] for y in (2019, 2021)},
+                          "quantiles", 5, "toutes", n_territoires=m)
     assert q15["k"][:-1] == [str(c) for c in expected.assign(
         [quartier_value("taux_pauvrete", j, 2021) for j in range(m - 1)])]
     codes = [f["properties"]["c"] for f in _data(_page(cfg, "themes/revenus.html"))["geo"]["qpv2015"]["features"]]
@@ -283,8 +285,8 @@ def test_partner_figures_are_their_own_layer(built):
     assert p24["notes"][p24["ni"][0]] == f"chiffre partenaire (2019), publié pour « {codes[0]} (périmètre du bailleur) »"
     # coloured with the classes of the producers' quartier figures (polarity -1: reversed ramp)
     q24 = _layer([ins], "Taux d'emploi — quartiers prioritaires 2024 (simulé)")
-    classes = fixed_bins({2017: [quartier_value("taux_emploi_1564", j, 2017) for j in range(len(codes)) if j != 1]},
-                         "quantiles", 5, "reference", n_territoires=len(codes))
+    classes = fixed_bins({y: [quartier_value("taux_emploi_1564", j, y) for j in range(len(codes)) if j != 1]
+                          for y in (2017, 2022)}, "quantiles", 5, "toutes", n_territoires=len(codes))
     assert p24["k"][0] == str(classes.assign([41.0])[0]) and p24["k"][-1] == str(classes.assign([35.5])[0])
     assert "celles des quartiers prioritaires 2024" in p24["legend"]
     assert _class_items(p24["legend"]) == _class_items(q24["legend"])   # same class labels
@@ -346,19 +348,26 @@ def test_data_strings_are_escaped(built):
 
 def test_geometry_simplified_once_per_set_and_tolerance(tmp_path, monkeypatch):
     cfg, cat, info = make_fixture(tmp_path, mode="mixte", real=False)
-    calls = []
-    real = geometry.simplify_display
+    calls, noded = [], []
+    simplify, ready = geometry.simplify_display, geometry.coverage_ready
 
-    def counting(geoms, tol, coverage=False):
+    def counting(geoms, tol, coverage=False, done=None):
         calls.append(tol)
-        return real(geoms, tol, coverage)
+        return simplify(geoms, tol, coverage, done)
+
+    def counting_ready(arr, *a):
+        noded.append(len(arr))
+        return ready(arr, *a)
 
     monkeypatch.setattr(geometry, "simplify_display", counting)
+    monkeypatch.setattr(build_module, "coverage_ready", counting_ready)
     paths = build_maps(cfg, cat, workers=1)
     assert len(paths) == 1 + 3 + 5 + info["n_qpv2024"]
     # 5 sets (IRIS, quartiers 2024 and 2015, communes, zones) at 2 tolerances, the quartier sets
     # sharing the finer one: 2 + 2 + 3 = 7 simplifications for 12 pages (it was one per page and set)
     assert len(calls) == 7
+    # the coverages (IRIS, communes) are made exact once, for both tolerances
+    assert sorted(noded) == sorted([info["n_iris"], info["n_communes"]])
 
 
 def test_parallel_writing_gives_the_same_files(tmp_path):

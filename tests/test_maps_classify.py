@@ -116,3 +116,19 @@ def test_few_territories_get_fewer_classes():
     assert fixed_bins({2021: [1, 2, 3]}, "quantiles", 5, bornes=[1, 2, 3, 4], n_territoires=3).k == 5
     # a single territory: one class, no break
     assert fixed_bins({2021: [7.0]}, "quantiles", 5, n_territoires=1).breaks == ()
+
+
+def test_few_territories_pool_their_years():
+    from observatoire.maps.classify import breaks_year
+
+    # 15 quartiers all 10 points higher in 2022: the 2017 breaks are 12,8 / 15,6 / 18,4 / 21,2 (positions
+    # 14 × 0,2 … of 10 … 24), so 13 of the 15 quartiers of 2022 (22 … 34) fall in the
+    # top class; pooling the two years keeps both maps spread (and the classes shared)
+    by_year = {2017: list(range(10, 25)), 2022: list(range(20, 35))}
+    ref = fixed_bins(by_year, "quantiles", 5, "reference", n_territoires=15)
+    assert set(ref.assign(by_year[2022])) == {3, 4} and list(ref.assign(by_year[2022])).count(4) == 13
+    pooled = fixed_bins(by_year, "quantiles", 5, breaks_year("reference", 15), n_territoires=15)
+    assert pooled.origine == "quantiles, toutes années"
+    assert len(set(pooled.assign(by_year[2017]))) >= 3 and len(set(pooled.assign(by_year[2022]))) >= 3
+    assert breaks_year("derniere", 15) == "toutes" and breaks_year("reference", 16) == "reference"
+    assert breaks_year(2019, 3) == 2019

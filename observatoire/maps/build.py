@@ -40,8 +40,9 @@ from ..progress import suivre
 from ..store import simulated_inputs, write_text_atomic  # noqa: F401  (re-exported for callers)
 from . import style
 from .assets import json_for_script
-from .classify import Classes, fixed_bins
-from .geometry import GeoSet, bounds_latlon, feature_collection, geo_set, simplify_display  # noqa: F401
+from .classify import Classes, breaks_year, fixed_bins
+from .geometry import (GeoSet, bounds_latlon, coverage_ready, feature_collection, geo_set,  # noqa: F401
+                       simplify_display, valid_array)
 from .inputs import load_inputs, partner_labels
 from .layers import _COLS as _LAYER_COLS
 from .layers import ECHELLES, GEOMETRIE_SIMULEE, Couche, build_couche, complete, indicator_layer, provenance_summary  # noqa: F401
@@ -54,6 +55,8 @@ BUDGET_TERRITOIRE = 3_000_000      # bytes, territory maps (themes, comparisons)
 BUDGET_QUARTIER = 1_000_000        # bytes, quartier maps
 #: Pages are written by a pool of processes from this many pages on (below, starting it costs more).
 MIN_PAGES_PARALLELE = 24
+#: The coverages (IRIS, communes) are noded by two processes from this many vertices on.
+MIN_VERTICES_PARALLELE = 200_000
 
 #: Geometry sets: GeoPackage layer, code column, name column, coverage (tiles the territory)?
 SETS = {
@@ -127,14 +130,18 @@ class Territoire:
     classes: dict[tuple[str, str], Classes] = field(default_factory=dict)
     couches: dict[tuple, Couche] = field(default_factory=dict)
     data_territoire: str = ""
+    tolerance: float = TOLERANCE_TERRITOIRE_M
+    ready: dict = field(default_factory=dict)       # set name → coverage_ready(): noded once per run
     extra: dict = field(default_factory=dict)
 
     @property
     def fond(self) -> str:
         return self.reglages.fond
 
-    def geo(self, name: str, tolerance: float) -> GeoSet:
-        """The geometry set ``name`` at ``tolerance`` (quartiers never coarser than the quartier one)."""
+    def geo(self, name: str, tolerance: float | None = None) -> GeoSet:
+        """The geometry set ``name`` at ``tolerance`` (default: the territory maps' one; quartiers
+        never coarser than the quartier maps' one)."""
+        tolerance = self.tolerance if tolerance is None else tolerance
         if name in ("qpv2024", "qpv2015", "zones"):
             tolerance = min(tolerance, TOLERANCE_QUARTIER_M)
         key = (name, tolerance)
@@ -142,11 +149,48 @@ class Territoire:
             layer, code, nom, coverage = SETS[name]
             weight = "population" if name == "communes" else None
             self.sets[key] = geo_set(name, self.inputs.get(layer), code, nom, tolerance, coverage,
-                                     label_points=name == "communes", weight_col=weight)
+                                     label_points=name == "communes", weight_col=weight,
+                                     ready=self.ready.get(name))
         return self.sets[key]
 
 
-def prepare(config, catalogue: dict[str, Indicateur] | None = None) -> Territoire:
+def territory_tolerance(communes) -> float:
+    """Simplification tolerance of the territory maps: :data:`TOLERANCE_TERRITOIRE_M` (an EPCI), more
+    for a wide territory — about a 1 200th of its extent, under a pixel at the initial view — so that
+    a département's map stays within :data:`BUDGET_TERRITOIRE`.
+
+    >>> import geopandas as gpd, shapely
+    >>> territory_tolerance(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 25_000, 20_000)]))
+    20.0
+    >>> territory_tolerance(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 60_000, 60_000)]))
+    50.0
+    """
+    if communes is None or not len(communes):
+        return TOLERANCE_TERRITOIRE_M
+    minx, miny, maxx, maxy = communes.total_bounds
+    return float(max(TOLERANCE_TERRITOIRE_M, 10 * round(max(maxx - minx, maxy - miny) / 1200 / 10)))
+
+
+def coverages(inputs: dict, workers: int | None = None) -> dict:
+    """:func:`~observatoire.maps.geometry.coverage_ready` of the sets tiling the territory (IRIS,
+    communes), noded once for every tolerance, on two processes when they are big."""
+    import multiprocessing as mp
+
+    arrays = {}
+    for name, (layer, _, _, coverage) in SETS.items():
+        gdf = inputs.get(layer)
+        if coverage and gdf is not None and len(gdf) > 1:
+            arrays[name] = valid_array(gdf.geometry)
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    vertices = sum(int(shapely.get_num_coordinates(a).sum()) for a in arrays.values())
+    if workers > 1 and len(arrays) > 1 and vertices >= MIN_VERTICES_PARALLELE and "fork" in mp.get_all_start_methods():
+        with ProcessPoolExecutor(min(workers, len(arrays)), mp_context=mp.get_context("fork")) as pool:
+            futures = {name: pool.submit(coverage_ready, a) for name, a in arrays.items()}
+            return {name: f.result() for name, f in futures.items()}
+    return {name: coverage_ready(a) for name, a in arrays.items()}
+
+
+def prepare(config, catalogue: dict[str, Indicateur] | None = None, workers: int | None = None) -> Territoire:
     """Read the inputs and compute what every map shares (geometry texts first)."""
     catalogue = catalogue if catalogue is not None else load_catalogue()
     reglages = read_settings(config, catalogue)
@@ -157,10 +201,12 @@ def prepare(config, catalogue: dict[str, Indicateur] | None = None) -> Territoir
         nom = str(epci["nom"].iloc[0])
     t = Territoire(inputs, catalogue, nom or "Territoire étudié", reglages, partner_labels(config),
                    TidyIndex(inputs["indicateurs"]), TidyIndex(inputs["partenaires"], by_source=True), inputs["geometrie_simulee"])
-    for tol in (TOLERANCE_TERRITOIRE_M, TOLERANCE_QUARTIER_M):
+    t.tolerance = territory_tolerance(inputs["communes"])
+    t.ready = coverages(inputs, workers)
+    for tol in (t.tolerance, TOLERANCE_QUARTIER_M):
         for name in SETS:
             t.geo(name, tol)
-    t.data_territoire = data_text({name: t.geo(name, TOLERANCE_TERRITOIRE_M).collection_text() for name in SETS})
+    t.data_territoire = data_text({name: t.geo(name).collection_text() for name in SETS})
     for s in t.sets.values():          # spatial indexes built before the pages are spread over processes
         s.near(shapely.Point(0, 0))
     return t
@@ -194,8 +240,8 @@ def scale_classes(t: Territoire, ind_id: str, echelle: str) -> Classes:
         if r["statut"] not in ("secret", "nd") and v == v:
             by_year.setdefault(r["millesime"], []).append(float(v))
     n = len({r["code_territoire"] for r in rows}) or None
-    c = fixed_bins({y: np.asarray(v) for y, v in by_year.items()}, t.reglages.methode, t.reglages.k, annee,
-                   t.reglages.bornes.get(ind_id), n_territoires=n)
+    c = fixed_bins({y: np.asarray(v) for y, v in by_year.items()}, t.reglages.methode, t.reglages.k,
+                   breaks_year(annee, n), t.reglages.bornes.get(ind_id), n_territoires=n)
     t.classes[key] = c
     return c
 
@@ -204,7 +250,7 @@ def couche(t: Territoire, ind_id: str, echelle: str, year: int) -> Couche:
     """The layer of producer figures of ``ind_id`` at ``echelle`` for ``year`` (on the whole set)."""
     key = (ind_id, echelle, year, None)
     if key not in t.couches:
-        codes = t.geo(echelle, TOLERANCE_TERRITOIRE_M).codes
+        codes = t.geo(echelle).codes
         t.couches[key] = build_couche(t.producteurs.year_rows(ind_id, echelle, year), codes, t.catalogue[ind_id],
                                       scale_classes(t, ind_id, echelle), echelle, year,
                                       geo_simulee=t.geo_simulee.get(echelle, False))
@@ -225,7 +271,7 @@ def partner_couches(t: Territoire, ind_id: str, echelle: str) -> list[Couche]:
                 latest.setdefault(str(r["code_territoire"]), r)
             years = sorted({r["millesime"] for r in latest.values()})
             annee = str(years[0]) if len(years) == 1 else f"{years[0]} à {years[-1]}"
-            gs = t.geo(echelle, TOLERANCE_TERRITOIRE_M)
+            gs = t.geo(echelle)
             own = t.producteurs.years(ind_id, echelle)
             t.couches[key] = build_couche(latest, gs.codes, t.catalogue[ind_id], scale_classes(t, ind_id, echelle),
                                           echelle, annee, _names(t, echelle), partenaire=pid,
@@ -252,10 +298,10 @@ def theme_couches(t: Territoire, ind_ids: list[str], echelles=ECHELLES_CARTE, la
     for ind_id in ind_ids:
         for echelle in echelles:
             years = t.producteurs.years(ind_id, echelle)
-            if years and len(t.geo(echelle, TOLERANCE_TERRITOIRE_M)):
+            if years and len(t.geo(echelle)):
                 out.append(couche(t, ind_id, echelle, years[-1]))
         for echelle in ECHELLES_PARTENAIRE:
-            if echelle not in echelles or not len(t.geo(echelle, TOLERANCE_TERRITOIRE_M)):
+            if echelle not in echelles or not len(t.geo(echelle)):
                 continue
             for c in partner_couches(t, ind_id, echelle):
                 if partner_codes is None or _has_figure(c, t, partner_codes):
@@ -264,7 +310,7 @@ def theme_couches(t: Territoire, ind_ids: list[str], echelles=ECHELLES_CARTE, la
 
 
 def _has_figure(c: Couche, t: Territoire, codes: set[str]) -> bool:
-    gs = t.geo(c.echelle, TOLERANCE_TERRITOIRE_M)
+    gs = t.geo(c.echelle)
     return any(code in codes and c.k[i] not in (style.ND,) for i, code in enumerate(gs.codes))
 
 
@@ -355,14 +401,14 @@ def plan_pages(t: Territoire, out_dir: Path) -> tuple[list[Job], dict]:
             ind = t.catalogue[ind_id]
             for echelle in ("iris", "qpv2024"):
                 years = t.producteurs.years(ind_id, echelle)
-                if len(years) >= 2 and len(t.geo(echelle, TOLERANCE_TERRITOIRE_M)):
+                if len(years) >= 2 and len(t.geo(echelle)):
                     y0, y1 = years[0], years[-1]
                     path = out_dir / "comparaison" / f"{ind_id}_{y0}_{y1}.html"
                     jobs.append(Job("annees", path, (ind_id, echelle, y0, y1)))
                     entries["comparaison"].append((theme, f"{ind.libelle} : {y0} et {y1} ({ECHELLES[echelle]})", path))
                     break
             yi, yq = t.producteurs.years(ind_id, "iris"), t.producteurs.years(ind_id, "qpv2024")
-            if yi and yq and len(t.geo("iris", TOLERANCE_TERRITOIRE_M)) and len(t.geo("qpv2024", TOLERANCE_TERRITOIRE_M)):
+            if yi and yq and len(t.geo("iris")) and len(t.geo("qpv2024")):
                 common = set(yi) & set(yq)
                 y = max(common) if common else yq[-1]
                 path = out_dir / "comparaison" / f"{ind_id}_quartiers_iris.html"
@@ -385,7 +431,7 @@ def _fit(t: Territoire) -> list[list[float]]:
 def render_job(t: Territoire, job: Job) -> str:
     """The HTML of one page."""
     sous = f"{t.nom} · IRIS et quartiers prioritaires"
-    sets_t = {name: t.geo(name, TOLERANCE_TERRITOIRE_M) for name in SETS}
+    sets_t = {name: t.geo(name) for name in SETS}
     if job.kind == "theme":
         theme, ids = job.args
         libelle = THEMES.get(theme, theme)
@@ -504,7 +550,7 @@ def build_maps(config, catalogue: dict[str, Indicateur] | None = None, workers: 
     catalogue : indicator catalogue (default :func:`observatoire.catalogue.load_catalogue`).
     workers : processes writing the pages (default: up to 2; 1 writes in this process).
     """
-    t = prepare(config, catalogue)
+    t = prepare(config, catalogue, workers)
     out_dir = Path(config.paths.maps)
     jobs, entries = plan_pages(t, out_dir)
     precompute_layers(t, jobs)
@@ -523,7 +569,7 @@ def provenance_totale(t: Territoire) -> list[str]:
     """What is simulated over the whole run (index page): layers computed, outline sets."""
     n = len(t.couches)
     n_sim = sum(1 for c in t.couches.values() if any(c.sim))
-    geoms = [g for g in ("iris", "qpv2024", "qpv2015", "communes") if t.geo_simulee.get(g) and len(t.geo(g, TOLERANCE_TERRITOIRE_M))]
+    geoms = [g for g in ("iris", "qpv2024", "qpv2015", "communes") if t.geo_simulee.get(g) and len(t.geo(g))]
     return provenance_summary(n_sim, n, geoms)
 
 

@@ -238,6 +238,21 @@ def classes_for_count(k: int, n: int) -> int:
     return max(1, min(k, n, max(3, -(-n // 3))))
 
 
+def breaks_year(annee: str | int, n_territoires: int | None) -> str | int:
+    """The year the breaks of a scale are computed on: ``annee`` (``[cartes] annee_bornes``), except
+    that a scale of few territories (≤ :data:`PETIT_EFFECTIF`) pools its years instead of the
+    reference or last one: 15 values are too few for robust quantiles, and when every quartier moved
+    the same way between two censuses, breaks of one year put all the quartiers of the other into
+    one class. An explicit year is kept.
+
+    >>> breaks_year("reference", 15), breaks_year("reference", 40), breaks_year(2017, 15)
+    ('toutes', 'reference', 2017)
+    """
+    if n_territoires is not None and n_territoires <= PETIT_EFFECTIF and annee in ("reference", "derniere"):
+        return "toutes"
+    return annee
+
+
 def fixed_bins(values_by_year: Mapping[int, object], methode: str = "quantiles", k: int = 5,
                annee: str | int = "reference", bornes=None, n_territoires: int | None = None) -> Classes:
     """One classification shared by every millésime of an indicator.

@@ -29,22 +29,46 @@ SNAP_GRID_M = 0.5                  # display geometries: vertices snapped to a h
 SLIVER_WIDTH_M = 1.0               # gaps narrower than this between coverage polygons are closed
 
 
-def simplify_display(geoms: gpd.GeoSeries, tolerance_m: float, coverage: bool = False) -> gpd.GeoSeries:
+def valid_array(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Valid Lambert-93 geometries as an array (the input of :func:`coverage_ready`)."""
+    g = geoms.to_crs(LAMBERT93) if geoms.crs is not None and geoms.crs != LAMBERT93 else geoms
+    return np.asarray(g.make_valid().values if hasattr(g, "make_valid") else g.values)
+
+
+def coverage_ready(arr: np.ndarray, sliver_m: float = SLIVER_WIDTH_M) -> tuple[np.ndarray, bool]:
+    """Polygons tiling a territory made an exact coverage, once whatever the tolerances to come.
+
+    Returns the polygons noded by :func:`node_coverage` (always: GEOS' coverage validation, even
+    with ``gap_width``, does not see a sliver between two borders that should coincide) and whether
+    the result is a valid coverage (else each polygon will be simplified on its own). Noding is the
+    costly part of display geometries (seconds for a département's IRIS): it does not depend on the
+    tolerance, so it is done once.
+    """
+    arr = np.asarray(arr)
+    if len(arr) <= 1:
+        return arr, False
+    noded = node_coverage(arr, sliver_m=sliver_m)
+    return noded, bool(shapely.coverage_is_valid(noded))
+
+
+def simplify_display(geoms: gpd.GeoSeries, tolerance_m: float, coverage: bool = False,
+                     ready: tuple[np.ndarray, bool] | None = None) -> gpd.GeoSeries:
     """Simplified geometries for display (Lambert-93 in, same CRS out).
 
     With ``coverage=True`` (IRIS, communes: polygons tiling the territory) the polygons are first
-    made an exact coverage (:func:`node_coverage`), then shapely's ``coverage_simplify`` simplifies
-    each shared border once, so neighbours keep an identical border (no gap, no overlap); if that
-    still fails, each polygon is simplified on its own with topology preserved.
+    made an exact coverage (:func:`coverage_ready`, or its result ``ready`` computed earlier), then
+    shapely's ``coverage_simplify`` simplifies each shared border once, so neighbours keep an
+    identical border (no gap, no overlap); if that fails, each polygon is simplified on its own with
+    topology preserved.
     """
     g = geoms.to_crs(LAMBERT93) if geoms.crs is not None and geoms.crs != LAMBERT93 else geoms
-    arr = np.asarray(g.make_valid().values if hasattr(g, "make_valid") else g.values)
-    if len(arr) == 0:
+    if len(g) == 0:
         return g
+    arr = valid_array(g) if ready is None else ready[0]
     out = None
     if coverage and len(arr) > 1:
-        arr = node_coverage(arr)  # always: validity checks do not see slivers between borders
-        if bool(shapely.coverage_is_valid(arr)):
+        arr, valid = ready if ready is not None else coverage_ready(arr)
+        if valid:
             out = shapely.coverage_simplify(arr, tolerance_m, simplify_boundary=True)
     if out is None:
         out = shapely.simplify(arr, tolerance_m, preserve_topology=True)
@@ -136,13 +160,18 @@ class GeoSet:
 
 
 def geo_set(name: str, gdf: gpd.GeoDataFrame | None, code_col: str, name_col: str | None, tolerance_m: float,
-            coverage: bool = False, label_points: bool = False, weight_col: str | None = None) -> GeoSet:
-    """Simplify, reproject, round and serialise ``gdf`` once (see :class:`GeoSet`)."""
+            coverage: bool = False, label_points: bool = False, weight_col: str | None = None,
+            ready: tuple[np.ndarray, bool] | None = None) -> GeoSet:
+    """Simplify, reproject, round and serialise ``gdf`` once (see :class:`GeoSet`).
+
+    ``ready``: :func:`coverage_ready` of the set's polygons, when already computed (it is shared by
+    the tolerances of a run).
+    """
     if gdf is None or len(gdf) == 0:
         return GeoSet(name, [], [], np.asarray([], dtype=object))
     l93 = gdf.to_crs(LAMBERT93) if gdf.crs is not None and gdf.crs != LAMBERT93 else gdf
     full = np.asarray(l93.geometry.values)
-    simp = np.asarray(simplify_display(l93.geometry, tolerance_m, coverage).values)
+    simp = np.asarray(simplify_display(l93.geometry, tolerance_m, coverage, ready).values)
     empty = shapely.is_empty(simp) | shapely.is_missing(simp)
     simp = np.where(empty, full, simp)
     wgs = _round(np.asarray(gpd.GeoSeries(simp, crs=LAMBERT93).to_crs(WGS84).values))

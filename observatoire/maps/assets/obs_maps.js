@@ -339,7 +339,7 @@ var ObsCarte = (function () {
       front();
     });
     map.on("resize", function () { fitControls(map, state); });
-    return { map: map, choro: choro, outlines: outlines, legend: state.legend, layers: state.layers,
+    return { map: map, cfg: cfg, choro: choro, outlines: outlines, legend: state.legend, layers: state.layers,
              title: state.title, coverage: function () { return coverage(map, state.legend, state.layers); } };
   }
 
