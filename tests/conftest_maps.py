@@ -188,11 +188,13 @@ def tidy_rows(iris_codes, qpv_codes, q15_codes, mode: str, seed: int = 42) -> pd
                 last = j == len(q15_codes) - 1
                 rows.append(_row("qpv2015", code, ind, y, 2015, np.nan if last else quartier_value(ind, j, y),
                                  "nd" if last else "ok", "producteur", sim, motif=MOTIF_ND if last else ""))
-    # partner figures: employment rate of quartiers 0 and 2 (2011 and 2019 for quartier 0), of the first
-    # 2015 quartier, and an indicator outside the catalogue (never mapped)
+    # partner figures: employment rate of quartiers 0 and the last (2011 and 2019 for quartier 0), of the
+    # first 2015 quartier, poverty rate of the last quartier, and an indicator outside the catalogue (never mapped)
     for code, year, val in ((qpv_codes[0], 2011, 44.0), (qpv_codes[0], 2019, 41.0), (qpv_codes[-1], 2019, 35.5)):
         rows.append(_row("qpv2024", code, "taux_emploi_1564", year, 2024, val, "ok", "partenaire", False,
                          source=PARTNER_ID, libelle=f"{code} (périmètre du bailleur)"))
+    rows.append(_row("qpv2024", qpv_codes[-1], "taux_pauvrete", 2020, 2024, 30.0, "ok", "partenaire", False,
+                     source=PARTNER_ID))
     if len(q15_codes):
         rows.append(_row("qpv2015", q15_codes[0], "taux_emploi_1564", 2019, 2015, 38.0, "ok", "partenaire", False,
                          source=PARTNER_ID))

@@ -133,10 +133,11 @@ def test_mixed_inputs_mark_each_simulated_layer(built_mixed):
     cfg, info, _ = built_mixed
     # revenus: the poverty rate is real at every scale; only the IRIS contours are simulated
     rev = _cfgs(_page(cfg, "themes/revenus.html"))[0]
-    assert [lay["sim"] for lay in rev["layers"]] == [False, False, False]
+    assert [lay["sim"] for lay in rev["layers"]] == [False, False, False, False]   # IRIS, 2024, 2015, partner
     assert not any("(simulé)" in lay["name"] or "(simulé)" in lay["legend"] for lay in rev["layers"])
+    assert not any("chiffres simulés" in lay["legend"] for lay in rev["layers"])
     assert "Données simulées" not in rev["title"] and "contours IRIS simulés" in rev["title"]
-    iris, q24, q15 = rev["layers"]
+    iris, q24, q15, _ = rev["layers"]
     assert "contours IRIS simulés" in iris["legend"]
     assert "contours IRIS" not in q24["legend"] and "contours IRIS" not in q15["legend"]
     # insertion: employment rate simulated at the IRIS, quartier 2024 and 2015 scales; the two partner
@@ -279,23 +280,40 @@ def test_partner_figures_are_their_own_layer(built):
     assert p24["year"] == "2019"
     # latest figure per quartier: quartier 0 → 41,0 % (2019, not 44,0 % of 2011), last quartier → 35,5 %
     codes = info["qpv_codes"]
-    assert p24["v"][0] == "41,0\u00a0%" and p24["v"][-1] == "35,5\u00a0%"
+    assert p24["v"][0] == "41,0 %" and p24["v"][-1] == "35,5 %"
     assert all(v == "non disponible" for v in p24["v"][1:-1])
     assert p24["y"][0] == "2019"
     assert p24["notes"][p24["ni"][0]] == f"chiffre partenaire (2019), publié pour « {codes[0]} (périmètre du bailleur) »"
-    # coloured with the classes of the producers' quartier figures (polarity -1: reversed ramp)
-    q24 = _layer([ins], "Taux d'emploi — quartiers prioritaires 2024 (simulé)")
-    classes = fixed_bins({y: [quartier_value("taux_emploi_1564", j, y) for j in range(len(codes)) if j != 1]
-                          for y in (2017, 2022)}, "quantiles", 5, "toutes", n_territoires=len(codes))
-    assert p24["k"][0] == str(classes.assign([41.0])[0]) and p24["k"][-1] == str(classes.assign([35.5])[0])
-    assert "celles des quartiers prioritaires 2024" in p24["legend"]
-    assert _class_items(p24["legend"]) == _class_items(q24["legend"])   # same class labels
-    assert _class_items(p24["legend"]) == [html.escape(x) for x in classes.labels("%", 1)]
+    # the producers' quartier figures are simulated here: a real layer does not take its class bounds
+    # from them but from the partner's own figures, years pooled: 44,0 / 41,0 / 35,5 for 2 quartiers
+    # → 2 classes, the break at the median 41,0 (upper bound included)
+    assert "calculées sur les chiffres de ce partenaire" in p24["legend"]
+    assert "chiffres simulés" not in p24["legend"]
+    assert _class_items(p24["legend"]) == ["jusqu&#x27;à 41,0 %", "plus de 41,0 %"]
+    assert p24["k"][0] == "0" and p24["k"][-1] == "0"
     # the 2015 partner figure is mapped on the 2015 quartiers
     p15 = _layer([ins], "Taux d'emploi — quartiers prioritaires 2015, chiffre partenaire")
-    assert p15["v"][0] == "38,0\u00a0%"
+    assert p15["v"][0] == "38,0 %"
     # an indicator outside the catalogue is not mapped
     assert "part_logements_bailleur" not in (cfg.paths.maps / "index.html").read_text(encoding="utf-8")
+
+
+def test_partner_layer_takes_the_classes_of_real_producer_figures(built_mixed):
+    cfg, info, _ = built_mixed
+    rev = _cfgs(_page(cfg, "themes/revenus.html"))[0]
+    q24 = _layer([rev], "Taux de pauvreté — quartiers prioritaires 2024")
+    p24 = _layer([rev], "Taux de pauvreté — quartiers prioritaires 2024, chiffre partenaire")
+    # the poverty rate of the producers is real: one colour means one range on both layers
+    assert "celles des quartiers prioritaires 2024" in p24["legend"]
+    assert _class_items(p24["legend"]) == _class_items(q24["legend"])
+    n = info["n_qpv2024"]
+    classes = fixed_bins({y: [quartier_value("taux_pauvrete", j, y) for j in range(n)] for y in (2019, 2021)},
+                         "quantiles", 5, "toutes", n_territoires=n)
+    assert p24["k"][-1] == str(classes.assign([30.0])[0]) and p24["v"][-1] == "30,0 %"
+    # the employment rate of the producers is simulated: its partner layer says nothing simulated
+    ins = _cfgs(_page(cfg, "themes/insertion.html"))[0]
+    p = _layer([ins], "Taux d'emploi — quartiers prioritaires 2024, chiffre partenaire")
+    assert p["sim"] is False and "simulé" not in p["legend"] and "simulé" not in "".join(p["notes"])
 
 
 def test_partner_layer_on_quartier_maps_with_partner_figures(built):

@@ -101,3 +101,15 @@ def test_focus_and_faded_styles_distinct():
     assert style.FOCUS["weight"] >= 4 and style.FOCUS_HALO["weight"] > style.FOCUS["weight"]
     assert style.FOCUS_HALO["color"] == "#ffffff" and style.FOCUS["color"] != style.OUTLINES["qpv2024"]["color"]
     assert 0 < style.FADE < 0.5
+
+
+def test_real_layer_with_classes_from_simulated_figures_says_so():
+    from observatoire.maps.layers import build_couche, records
+
+    rows = _rows([["A", 12.0, "ok", "producteur", "", False, "", "", np.nan, 2022]])
+    c = build_couche(records(rows), ["A"], IND, Classes((20.0,)), "iris", 2022, classes_simulees=True)
+    page = c.page()
+    assert page["sim"] is False and "(simulé)" not in page["name"]
+    assert "classes calculées sur des chiffres simulés" in page["legend"]
+    plain = build_couche(records(rows), ["A"], IND, Classes((20.0,)), "iris", 2022).page()
+    assert "simulé" not in plain["legend"]

@@ -127,7 +127,7 @@ class Territoire:
     partenaire_rows: TidyIndex
     geo_simulee: dict[str, bool]
     sets: dict[tuple[str, float], GeoSet] = field(default_factory=dict)
-    classes: dict[tuple[str, str], Classes] = field(default_factory=dict)
+    classes: dict[tuple[str, str], tuple[Classes, bool]] = field(default_factory=dict)
     couches: dict[tuple, Couche] = field(default_factory=dict)
     data_territoire: str = ""
     tolerance: float = TOLERANCE_TERRITOIRE_M
@@ -221,29 +221,41 @@ def data_text(collections: dict[str, str]) -> str:
 # classes and layers, per indicator and scale
 
 
+def classify_rows(t: Territoire, ind_id: str, rows: list[dict], annee) -> tuple[Classes, bool]:
+    """Fixed classes of tidy rows of one scale (years per ``annee``), and whether a figure they were
+    computed on is simulated (configured bins use no figure)."""
+    by_year: dict[int, list[float]] = {}
+    sim = False
+    for r in rows:
+        v = r["valeur"]
+        if r["statut"] not in ("secret", "nd") and v == v:
+            by_year.setdefault(r["millesime"], []).append(float(v))
+            sim = sim or bool(r["simule"])
+    n = len({r["code_territoire"] for r in rows}) or None
+    bornes = t.reglages.bornes.get(ind_id)
+    c = fixed_bins({y: np.asarray(v) for y, v in by_year.items()}, t.reglages.methode, t.reglages.k,
+                   breaks_year(annee, n), bornes, n_territoires=n)
+    return c, sim and bornes is None
+
+
 def scale_classes(t: Territoire, ind_id: str, echelle: str) -> Classes:
     """Classes of an indicator at one scale, fixed across years (producer figures of that scale).
 
     A scale the producers do not cover (partner figures only) is classified on the partner figures,
     all years pooled. Configured bins (``[cartes.bornes]``) win everywhere.
     """
+    return _scale_classes(t, ind_id, echelle)[0]
+
+
+def _scale_classes(t: Territoire, ind_id: str, echelle: str) -> tuple[Classes, bool]:
     key = (ind_id, echelle)
-    if key in t.classes:
-        return t.classes[key]
-    rows = t.producteurs.all_rows(ind_id, echelle)
-    annee = t.reglages.annee_bornes
-    if not rows:
-        rows, annee = t.partenaire_rows.all_rows(ind_id, echelle), "toutes"
-    by_year: dict[int, list[float]] = {}
-    for r in rows:
-        v = r["valeur"]
-        if r["statut"] not in ("secret", "nd") and v == v:
-            by_year.setdefault(r["millesime"], []).append(float(v))
-    n = len({r["code_territoire"] for r in rows}) or None
-    c = fixed_bins({y: np.asarray(v) for y, v in by_year.items()}, t.reglages.methode, t.reglages.k,
-                   breaks_year(annee, n), t.reglages.bornes.get(ind_id), n_territoires=n)
-    t.classes[key] = c
-    return c
+    if key not in t.classes:
+        rows = t.producteurs.all_rows(ind_id, echelle)
+        annee = t.reglages.annee_bornes
+        if not rows:
+            rows, annee = t.partenaire_rows.all_rows(ind_id, echelle), "toutes"
+        t.classes[key] = classify_rows(t, ind_id, rows, annee)
+    return t.classes[key]
 
 
 def couche(t: Territoire, ind_id: str, echelle: str, year: int) -> Couche:
@@ -251,14 +263,21 @@ def couche(t: Territoire, ind_id: str, echelle: str, year: int) -> Couche:
     key = (ind_id, echelle, year, None)
     if key not in t.couches:
         codes = t.geo(echelle).codes
+        classes, sim = _scale_classes(t, ind_id, echelle)
         t.couches[key] = build_couche(t.producteurs.year_rows(ind_id, echelle, year), codes, t.catalogue[ind_id],
-                                      scale_classes(t, ind_id, echelle), echelle, year,
-                                      geo_simulee=t.geo_simulee.get(echelle, False))
+                                      classes, echelle, year, geo_simulee=t.geo_simulee.get(echelle, False),
+                                      classes_simulees=sim)
     return t.couches[key]
 
 
 def partner_couches(t: Territoire, ind_id: str, echelle: str) -> list[Couche]:
-    """One layer per partner giving ``ind_id`` at ``echelle``: each quartier's latest figure."""
+    """One layer per partner giving ``ind_id`` at ``echelle``: each quartier's latest figure.
+
+    Coloured with the classes of the producers' figures of the scale, so that one colour means one
+    range on both layers, when those figures are real; else (simulated producer figures, or none)
+    with classes of the partner's own figures, all years pooled: a real layer never takes its class
+    bounds from invented numbers.
+    """
     by_source: dict[str, list[dict]] = {}
     for r in t.partenaire_rows.all_rows(ind_id, echelle):
         by_source.setdefault(str(r.get("source", "")), []).append(r)
@@ -271,13 +290,16 @@ def partner_couches(t: Territoire, ind_id: str, echelle: str) -> list[Couche]:
                 latest.setdefault(str(r["code_territoire"]), r)
             years = sorted({r["millesime"] for r in latest.values()})
             annee = str(years[0]) if len(years) == 1 else f"{years[0]} à {years[-1]}"
-            gs = t.geo(echelle)
             own = t.producteurs.years(ind_id, echelle)
-            t.couches[key] = build_couche(latest, gs.codes, t.catalogue[ind_id], scale_classes(t, ind_id, echelle),
+            classes, sim = _scale_classes(t, ind_id, echelle)
+            shared = bool(own) and not sim
+            if not shared:
+                classes, sim = classify_rows(t, ind_id, by_source[pid], "toutes")
+            t.couches[key] = build_couche(latest, t.geo(echelle).codes, t.catalogue[ind_id], classes,
                                           echelle, annee, _names(t, echelle), partenaire=pid,
                                           partenaire_libelle=t.partenaires.get(pid, pid),
                                           geo_simulee=t.geo_simulee.get(echelle, False),
-                                          classes_de=echelle if own else "")
+                                          classes_de=echelle if shared else "", classes_simulees=sim)
         out.append(t.couches[key])
     return out
 

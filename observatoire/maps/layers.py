@@ -130,6 +130,7 @@ class Couche:
     partenaire_libelle: str = ""
     geo_simulee: bool = False           # the scale's outlines are simulated
     classes_de: str = ""                # scale whose classes colour a partner layer
+    classes_simulees: bool = False      # the class bounds were computed on simulated figures
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -204,9 +205,13 @@ class Couche:
             marks.append('<p class="obs-partner">chiffre partenaire</p>')
         if self.geo_simulee:
             marks.append(f'<p class="obs-sim">{e(GEOMETRIE_SIMULEE.get(self.echelle, "contours simulés"))}</p>')
+        if self.classes_simulees and not simule:
+            marks.append('<p class="obs-sim">classes calculées sur des chiffres simulés</p>')
         origine = self.classes.origine or "classes"
         if self.partenaire and self.classes_de:
             portee = f"celles des {ECHELLES.get(self.classes_de, self.classes_de)} (chiffres des producteurs)"
+        elif self.partenaire:
+            portee = "calculées sur les chiffres de ce partenaire"
         else:
             portee = f"propres à l'échelle {echelle}, identiques pour toutes les années"
         titre = e(ind.libelle) + (' <span class="obs-sim">(simulé)</span>' if simule else "")
@@ -219,7 +224,8 @@ class Couche:
 
 def build_couche(by_code: dict[str, dict], codes: list[str], ind: Indicateur, classes: Classes, echelle: str,
                  annee, noms: list[str] | None = None, partenaire: str | None = None,
-                 partenaire_libelle: str = "", geo_simulee: bool = False, classes_de: str = "") -> Couche:
+                 partenaire_libelle: str = "", geo_simulee: bool = False, classes_de: str = "",
+                 classes_simulees: bool = False) -> Couche:
     """A :class:`Couche` from the tidy rows of one indicator and scale.
 
     Parameters
@@ -261,7 +267,8 @@ def build_couche(by_code: dict[str, dict], codes: list[str], ind: Indicateur, cl
         sims.append(sim)
         years.append(year)
     return Couche(ind, echelle, str(annee), classes, keys, vals, ni, notes, sims,
-                  years if partenaire else None, partenaire, partenaire_libelle, geo_simulee, classes_de)
+                  years if partenaire else None, partenaire, partenaire_libelle, geo_simulee, classes_de,
+                  classes_simulees)
 
 
 def indicator_layer(rows: pd.DataFrame, codes: list[str], ind: Indicateur, classes: Classes, echelle: str,
