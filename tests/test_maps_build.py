@@ -13,7 +13,7 @@ from conftest_maps import (EVIL, EVIL_COMMUNE, HAS_SHARED, MOTIF_ND, PARTNER_LAB
                            quartier_value)
 from observatoire.errors import ObservatoireError
 from observatoire.maps import assets, geometry
-from observatoire.maps import build as build_module
+from observatoire.maps import territoire as territoire_module
 from observatoire.maps.build import (BUDGET_QUARTIER, BUDGET_TERRITOIRE, build_maps, feature_collection,
                                      load_inputs, map_sizes, simplify_display, simulated_inputs)
 from observatoire.maps.classify import classes_for_count, fixed_bins
@@ -378,7 +378,7 @@ def test_geometry_simplified_once_per_set_and_tolerance(tmp_path, monkeypatch):
         return ready(arr, *a)
 
     monkeypatch.setattr(geometry, "simplify_display", counting)
-    monkeypatch.setattr(build_module, "coverage_ready", counting_ready)
+    monkeypatch.setattr(territoire_module, "coverage_ready", counting_ready)
     paths = build_maps(cfg, cat, workers=1)
     assert len(paths) == 1 + 3 + 5 + info["n_qpv2024"]
     # 5 sets (IRIS, quartiers 2024 and 2015, communes, zones) at 2 tolerances, the quartier sets

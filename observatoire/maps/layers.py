@@ -42,13 +42,13 @@ UNITES = {"%": "en %", "€": "en euros", "€/mois": "en euros par mois", "nomb
 SENS = {1: "plus foncé = plus fragile (valeur élevée)", -1: "plus foncé = plus fragile (valeur faible)",
         0: "indicateur descriptif"}
 
-_COLS = ("code_territoire", "libelle_territoire", "millesime", "valeur", "statut", "methode", "qualite",
+COLONNES = ("code_territoire", "libelle_territoire", "millesime", "valeur", "statut", "methode", "qualite",
          "couverture", "simule", "note_producteur", "motif")
 
 
 def records(rows: pd.DataFrame) -> dict[str, dict]:
     """``{code: row}`` (first row per code), with the columns a layer uses (missing ones empty)."""
-    cols = [c for c in _COLS if c in rows.columns]
+    cols = [c for c in COLONNES if c in rows.columns]
     out: dict[str, dict] = {}
     for r in rows[cols].to_dict("records"):
         out.setdefault(str(r["code_territoire"]), complete(r))
@@ -57,7 +57,7 @@ def records(rows: pd.DataFrame) -> dict[str, dict]:
 
 def complete(r: dict) -> dict:
     """A tidy row as a dict with every column a layer reads (missing ones empty)."""
-    for c in _COLS:
+    for c in COLONNES:
         if c not in r:
             r[c] = False if c == "simule" else math.nan if c in ("valeur", "couverture") else ""
     return r
