@@ -108,8 +108,11 @@ def node_coverage(geoms, grid_m: float = SNAP_GRID_M, sliver_m: float = SLIVER_W
     # one grouping pass instead of a mask per polygon (thousands of IRIS)
     order = np.argsort(owner, kind="stable")
     bounds = np.searchsorted(owner[order], np.arange(len(a) + 1))
-    out = [shapely.union_all(faces[order[bounds[i]:bounds[i + 1]]]) if bounds[i + 1] > bounds[i] else a[i]
-           for i in range(len(a))]
+    out = []
+    for i in range(len(a)):
+        n = bounds[i + 1] - bounds[i]
+        out.append(a[i] if n == 0 else faces[order[bounds[i]]] if n == 1
+                   else shapely.union_all(faces[order[bounds[i]:bounds[i + 1]]]))
     return np.asarray(out, dtype=object)
 
 
