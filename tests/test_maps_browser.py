@@ -137,17 +137,20 @@ def test_legend_folds_with_its_button(site):
     cfg, info, _, shots = site
     js = """(() => {
       const o = window.obs_map_0, btn = o.legend.getContainer().querySelector('button.obs-toggle');
-      const h0 = o.legend.getContainer().getBoundingClientRect().height;
+      const names = () => document.querySelectorAll('.obs-label').length;
+      const h0 = o.legend.getContainer().getBoundingClientRect().height, n0 = names();
       btn.click();
-      const h1 = o.legend.getContainer().getBoundingClientRect().height;
+      const h1 = o.legend.getContainer().getBoundingClientRect().height, n1 = names();
       const folded = [o.legend.folded, btn.getAttribute('aria-expanded'), btn.innerText];
       btn.click();
-      return {h0: h0, h1: h1, folded: folded, back: o.legend.folded};
+      return {h0: h0, h1: h1, n0: n0, n1: n1, n2: names(), folded: folded, back: o.legend.folded};
     })()"""
     rep = open_offline(cfg.paths.maps / "themes" / "revenus.html", evaluate={"f": js}, viewport=SMALL)
     f = rep.evaluations["f"]
     assert f["folded"] == [True, "false", "Légende"] and f["back"] is False
     assert f["h1"] < 40 < f["h0"]
+    # the names are placed again around the folded legend (never fewer), and back when it unfolds
+    assert f["n1"] >= f["n0"] and f["n2"] == f["n0"]
 
 
 @pytest.mark.parametrize("rel", ["themes/revenus.html", "comparaison/taux_pauvrete_2019_2021.html", "quartier"])

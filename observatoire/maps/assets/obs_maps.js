@@ -135,11 +135,11 @@ var ObsCarte = (function () {
         pane.style.pointerEvents = "none";
       }
       this._box = L.DomUtil.create("div", "obs-labels leaflet-zoom-hide", map.getPane("obs-labels"));
-      map.on("zoomend moveend resize", this._update, this);
+      map.on("zoomend moveend resize obslayout", this._update, this);
       this._update();
     },
     onRemove: function (map) {
-      map.off("zoomend moveend resize", this._update, this);
+      map.off("zoomend moveend resize obslayout", this._update, this);
       L.DomUtil.remove(this._box);
     },
     /* Largest communes first; each label tries its point, then just above, below, left, right;
@@ -207,6 +207,7 @@ var ObsCarte = (function () {
       if (byUser) { ctl.byUser = f; }
       L.DomUtil[f ? "addClass" : "removeClass"](ctl.getContainer(), "obs-folded");
       ctl.button.setAttribute("aria-expanded", f ? "false" : "true");
+      if (ctl._map) { ctl._map.fire("obslayout"); }   // names move out from under the legend
     };
     return ctl;
   }
