@@ -8,7 +8,8 @@ import pytest
 
 from observatoire.errors import ConfigError
 from observatoire.fr import NBSP
-from observatoire.maps.classify import Classes, compute_breaks, fisher_jenks_breaks, fixed_bins
+from observatoire.maps.classify import (Classes, classes_for_count, compute_breaks, equal_interval_bins,
+                                        fisher_jenks_breaks, fixed_bins, quantile_bins)
 
 
 def test_fisher_jenks_small_by_hand():
@@ -86,3 +87,48 @@ def test_bad_bins_and_method_raise_french_errors():
         compute_breaks([1, 2, 3], "jenks")
     with pytest.raises(ConfigError, match="sans bornes"):
         fixed_bins({2021: [1, 2]}, "manuelle")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("n", [3, 14, 15, 99, 1000])
+def test_numpy_quantiles_and_equal_intervals_are_mapclassify(n):
+    # the same definitions as mapclassify, without importing it (scipy.stats costs ~2 s per run)
+    rng = np.random.default_rng(n)
+    y = np.round(rng.gamma(2, 10, n), 1)
+    for k in range(2, 10):
+        kk = min(k, np.unique(y).size)
+        assert np.allclose(quantile_bins(y, kk), mapclassify.Quantiles(y, k=kk).bins), k
+        assert np.allclose(equal_interval_bins(y, k), mapclassify.EqualInterval(y, k=k).bins), k
+
+
+def test_few_territories_get_fewer_classes():
+    # one class per three territories (rounded up), at least 3, at most k and n
+    assert [classes_for_count(5, n) for n in (16, 15, 14, 12, 9, 7, 3, 2, 1)] == [5, 5, 5, 4, 3, 3, 3, 2, 1]
+    assert classes_for_count(9, 15) == 5 and classes_for_count(9, 40) == 9
+    # 9 quartiers 10, 20, … 90 with 5 classes asked: 3 quantile classes, breaks at 1/3 and 2/3:
+    # positions 8/3 and 16/3 → 10 + 10 × 8/3 = 36,67 and 10 + 10 × 16/3 = 63,33
+    c = fixed_bins({2021: [10, 20, 30, 40, 50, 60, 70, 80, 90]}, "quantiles", 5, n_territoires=9)
+    assert c.k == 3 and c.breaks == pytest.approx((36.6667, 63.3333), abs=1e-3)
+    assert "3 classes pour 9 territoires" in c.origine
+    # a scale of 40 territories keeps the 5 classes asked
+    assert fixed_bins({2021: np.arange(40)}, "quantiles", 5, n_territoires=40).k == 5
+    # configured bins still win
+    assert fixed_bins({2021: [1, 2, 3]}, "quantiles", 5, bornes=[1, 2, 3, 4], n_territoires=3).k == 5
+    # a single territory: one class, no break
+    assert fixed_bins({2021: [7.0]}, "quantiles", 5, n_territoires=1).breaks == ()
+
+
+def test_few_territories_pool_their_years():
+    from observatoire.maps.classify import breaks_year
+
+    # 15 quartiers all 10 points higher in 2022: the 2017 breaks are 12,8 / 15,6 / 18,4 / 21,2 (positions
+    # 14 × 0,2 … of 10 … 24), so 13 of the 15 quartiers of 2022 (22 … 34) fall in the
+    # top class; pooling the two years keeps both maps spread (and the classes shared)
+    by_year = {2017: list(range(10, 25)), 2022: list(range(20, 35))}
+    ref = fixed_bins(by_year, "quantiles", 5, "reference", n_territoires=15)
+    assert set(ref.assign(by_year[2022])) == {3, 4} and list(ref.assign(by_year[2022])).count(4) == 13
+    pooled = fixed_bins(by_year, "quantiles", 5, breaks_year("reference", 15), n_territoires=15)
+    assert pooled.origine == "quantiles, toutes années"
+    assert len(set(pooled.assign(by_year[2017]))) >= 3 and len(set(pooled.assign(by_year[2022]))) >= 3
+    assert breaks_year("derniere", 15) == "toutes" and breaks_year("reference", 16) == "reference"
+    assert breaks_year(2019, 3) == 2019

@@ -48,16 +48,20 @@ IND = Indicateur(id="taux_pauvrete", libelle="Taux de pauvreté", theme="revenus
                  type="valeur_producteur", source="filosofi", polarite=1, source_libelle="Insee, Filosofi 2021")
 
 
+COLUMNS = ["code_territoire", "valeur", "statut", "methode", "qualite", "simule", "note_producteur", "motif",
+           "couverture", "millesime"]
+
+
 def _rows(data):
-    return pd.DataFrame(data, columns=["code_territoire", "valeur", "statut", "methode", "qualite"])
+    return pd.DataFrame(data, columns=COLUMNS)
 
 
 def test_indicator_layer_statuses():
-    rows = _rows([["A", 12.34, "ok", "producteur", ""],        # class 0 (≤ 20)
-                  ["B", np.nan, "secret", "producteur", ""],
-                  ["C", np.nan, "nd", "producteur", ""],
-                  ["D", 45.0, "estime", "surface", "moyenne"],  # class 3 (40 < v ≤ 50), estimate
-                  ["E", 55.5, "simule", "producteur", ""]])    # class 4 (> 50)
+    rows = _rows([["A", 12.34, "ok", "producteur", "", False, "", "", np.nan, 2021],        # class 0 (≤ 20)
+                  ["B", np.nan, "secret", "producteur", "", False, "", "", np.nan, 2021],
+                  ["C", np.nan, "nd", "producteur", "", False, "", "pas de dénominateur publié", np.nan, 2021],
+                  ["D", 45.0, "estime", "surface", "moyenne", False, "", "", 0.6, 2021],  # class 3, estimate
+                  ["E", 55.5, "ok", "producteur", "", True, "NOTE_CNAF:1", "", np.nan, 2021]])  # class 4, simulated
     classes = Classes((20.0, 30.0, 40.0, 50.0), "manuelle")
     lay = indicator_layer(rows, ["A", "B", "C", "D", "E", "F"], IND, classes, "iris", 2021, "obs-choro-iris")
     assert lay["k"] == ["0", "s", "nd", "3e", "4", "nd"]    # F has no row at all: not available
@@ -67,8 +71,45 @@ def test_indicator_layer_statuses():
     assert lay["styles"]["nd"]["fillColor"] == style.ND_FILL
     assert lay["styles"]["3e"]["dashArray"] == "2 3"
     notes = [lay["notes"][i] for i in lay["ni"]]
+    assert notes[0] == ""
     assert notes[1].startswith("secret statistique")
-    assert notes[3] == "estimé (pondération par la surface), qualité moyenne"
-    assert notes[4] == "simulé"
+    assert notes[2] == "non disponible : pas de dénominateur publié"
+    assert notes[3] == f"estimé (pondération par la surface), qualité moyenne, couverture 60{NBSP}%"
+    assert notes[4] == ("note de qualité 1 du producteur (Cnaf) : chiffre à interpréter avec précaution\n"
+                        "simulé")
+    assert notes[5] == "aucune donnée pour ce territoire"
+    # one simulated figure makes the layer simulated, in its name and legend title
+    assert lay["sim"] is True and lay["name"].endswith("(simulé)") and "(simulé)</span></h2>" in lay["legend"]
     assert "secret statistique" in lay["legend"] and "non disponible" in lay["legend"]
     assert f"plus de 50,0{NBSP}%" in lay["legend"]
+    # the same layer without E: nothing simulated, no mark
+    real = indicator_layer(rows.iloc[:4], ["A", "B", "C", "D"], IND, classes, "iris", 2021)
+    assert real["sim"] is False and "simulé" not in real["name"] + real["legend"] + "".join(real["notes"])
+
+
+def test_layer_sliced_for_a_quartier_map_knows_its_own_provenance():
+    from observatoire.maps.layers import build_couche, records
+
+    rows = _rows([["A", 12.0, "ok", "producteur", "", False, "", "", np.nan, 2021],
+                  ["B", 33.0, "ok", "producteur", "", True, "", "", np.nan, 2021]])
+    c = build_couche(records(rows), ["A", "B"], IND, Classes((20.0,)), "iris", 2021)
+    assert c.page([0])["sim"] is False and c.page([1])["sim"] is True and c.page()["sim"] is True
+    assert c.page([0])["k"] == ["0"] and c.page([1])["v"] == [f"33,0{NBSP}%"]
+
+
+def test_focus_and_faded_styles_distinct():
+    assert style.FOCUS["weight"] >= 4 and style.FOCUS_HALO["weight"] > style.FOCUS["weight"]
+    assert style.FOCUS_HALO["color"] == "#ffffff" and style.FOCUS["color"] != style.OUTLINES["qpv2024"]["color"]
+    assert 0 < style.FADE < 0.5
+
+
+def test_real_layer_with_classes_from_simulated_figures_says_so():
+    from observatoire.maps.layers import build_couche, records
+
+    rows = _rows([["A", 12.0, "ok", "producteur", "", False, "", "", np.nan, 2022]])
+    c = build_couche(records(rows), ["A"], IND, Classes((20.0,)), "iris", 2022, classes_simulees=True)
+    page = c.page()
+    assert page["sim"] is False and "(simulé)" not in page["name"]
+    assert "classes calculées sur des chiffres simulés" in page["legend"]
+    plain = build_couche(records(rows), ["A"], IND, Classes((20.0,)), "iris", 2022).page()
+    assert "simulé" not in plain["legend"]

@@ -10,15 +10,18 @@ Fisher-Jenks is exact dynamic programming vectorised with numpy on the distinct 
 counts as weights); above ``max_sample`` distinct values it runs on evenly spaced order statistics of
 the sorted data (deterministic, every quantile of the distribution kept), which is how it stays fast
 on all of France's IRIS (≈ 50 000 values) without numba.
+
+Quantiles and equal intervals are mapclassify's definitions (``mapclassify.Quantiles``: percentiles
+100/k, 200/k… with linear interpolation, ties collapsed; ``mapclassify.EqualInterval``: k equal
+widths of the range) written with numpy, which the tests check against mapclassify: importing
+mapclassify pulls scipy.stats in and costs about two seconds per run, twice the whole map stage.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import mapclassify
 import numpy as np
 
 from .. import fr
@@ -27,6 +30,8 @@ from ..errors import ConfigError
 METHODES = ("quantiles", "fisher_jenks", "intervalles_egaux", "manuelle")
 ANNEES_BORNES = ("reference", "derniere", "toutes")
 MAX_SAMPLE = 3000
+#: A scale with at most this many territories (the quartiers of an EPCI) gets fewer classes.
+PETIT_EFFECTIF = 15
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,35 @@ def fisher_jenks_breaks(values, k: int = 5, max_sample: int = MAX_SAMPLE) -> np.
     return x[np.array(sorted(ends))]
 
 
+def quantile_bins(values, k: int) -> np.ndarray:
+    """Upper bounds of ``k`` quantile classes (``mapclassify.Quantiles``): the percentiles 100/k,
+    200/k… 100 with linear interpolation, repeated bounds (ties) collapsed.
+
+    >>> quantile_bins(np.arange(1000), 4).tolist()
+    [249.75, 499.5, 749.25, 999.0]
+    """
+    v = _clean(values)
+    w = 100.0 / k
+    p = np.arange(w, 100 + w, w)
+    p = np.minimum(p[:k] if p.size > k else p, 100.0)
+    return np.unique(np.percentile(v, p))
+
+
+def equal_interval_bins(values, k: int) -> np.ndarray:
+    """Upper bounds of ``k`` classes of equal width over the range (``mapclassify.EqualInterval``).
+
+    >>> equal_interval_bins([0, 100], 4).tolist()
+    [25.0, 50.0, 75.0, 100.0]
+    """
+    v = _clean(values)
+    lo, hi = float(v.min()), float(v.max())
+    width = (hi - lo) / k
+    cuts = np.arange(lo + width, hi + width, width) if width > 0 else np.array([hi])
+    cuts = cuts[:k].copy()
+    cuts[-1] = hi
+    return cuts
+
+
 def compute_breaks(values, methode: str = "quantiles", k: int = 5, bornes=None) -> np.ndarray:
     """Inner breaks (at most ``k - 1``, strictly increasing) of ``values`` for ``methode``.
 
@@ -166,11 +200,9 @@ def compute_breaks(values, methode: str = "quantiles", k: int = 5, bornes=None) 
     if np.unique(v).size <= 1:
         return np.array([])
     if methode == "quantiles":
-        with warnings.catch_warnings():  # ties: mapclassify lowers k itself and says so; the legend shows it
-            warnings.simplefilter("ignore", UserWarning)
-            bins = mapclassify.Quantiles(v, k=min(k, np.unique(v).size)).bins
+        bins = quantile_bins(v, min(k, np.unique(v).size))
     elif methode == "intervalles_egaux":
-        bins = mapclassify.EqualInterval(v, k=k).bins
+        bins = equal_interval_bins(v, k)
     else:
         bins = fisher_jenks_breaks(v, k)
     inner = np.unique(np.asarray(bins, dtype=float)[:-1])
@@ -189,8 +221,40 @@ def _check_bornes(bornes, where: str = "[cartes] bornes") -> np.ndarray:
     return b
 
 
+def classes_for_count(k: int, n: int) -> int:
+    """Number of classes for a scale of ``n`` territories when ``k`` are asked.
+
+    Above :data:`PETIT_EFFECTIF` territories, ``k``. With few territories (the 15 quartiers of an
+    EPCI), one class per three territories (rounded up), at least 3 (when there are 3 values) and
+    never more than ``k`` nor ``n``: five classes of three quartiers inform, nine classes of one or two
+    do not.
+
+    >>> [classes_for_count(5, n) for n in (40, 15, 14, 12, 9, 3, 2)]
+    [5, 5, 5, 4, 3, 3, 2]
+    """
+    k, n = int(k), int(n)
+    if n > PETIT_EFFECTIF:
+        return k
+    return max(1, min(k, n, max(3, -(-n // 3))))
+
+
+def breaks_year(annee: str | int, n_territoires: int | None) -> str | int:
+    """The year the breaks of a scale are computed on: ``annee`` (``[cartes] annee_bornes``), except
+    that a scale of few territories (≤ :data:`PETIT_EFFECTIF`) pools its years instead of the
+    reference or last one: 15 values are too few for robust quantiles, and when every quartier moved
+    the same way between two censuses, breaks of one year put all the quartiers of the other into
+    one class. An explicit year is kept.
+
+    >>> breaks_year("reference", 15), breaks_year("reference", 40), breaks_year(2017, 15)
+    ('toutes', 'reference', 2017)
+    """
+    if n_territoires is not None and n_territoires <= PETIT_EFFECTIF and annee in ("reference", "derniere"):
+        return "toutes"
+    return annee
+
+
 def fixed_bins(values_by_year: Mapping[int, object], methode: str = "quantiles", k: int = 5,
-               annee: str | int = "reference", bornes=None) -> Classes:
+               annee: str | int = "reference", bornes=None, n_territoires: int | None = None) -> Classes:
     """One classification shared by every millésime of an indicator.
 
     Parameters
@@ -201,6 +265,8 @@ def fixed_bins(values_by_year: Mapping[int, object], methode: str = "quantiles",
         comparison year), ``"derniere"`` (the latest), ``"toutes"`` (all years pooled) or a year.
     bornes : user bins (``[cartes.bornes] <indicateur> = [...]``): when given they win, whatever
         ``methode``.
+    n_territoires : number of territories of the scale; with few of them (≤ :data:`PETIT_EFFECTIF`)
+        fewer classes are made (:func:`classes_for_count`). None: ``k`` classes (ties may give fewer).
 
     Returns
     -------
@@ -233,10 +299,14 @@ def fixed_bins(values_by_year: Mapping[int, object], methode: str = "quantiles",
                 earlier = [y for y in years if y <= year]
                 year = earlier[-1] if earlier else years[0]
         vals = _clean(values_by_year[year])
-    br = compute_breaks(vals, methode, k)
+    n = int(n_territoires) if n_territoires is not None else None
+    k_eff = classes_for_count(k, n) if n is not None and vals.size else k
+    br = compute_breaks(vals, methode, max(k_eff, 2)) if k_eff >= 2 else np.array([])
     nom = {"quantiles": "quantiles", "fisher_jenks": "seuils naturels (Fisher-Jenks)",
            "intervalles_egaux": "intervalles égaux"}[methode]
     origine = f"{nom} de {year}" if year is not None else f"{nom}, toutes années"
+    if k_eff < k and n is not None and n <= PETIT_EFFECTIF:
+        origine += f", {len(br) + 1} classes pour {n} territoires"
     return Classes(tuple(float(x) for x in br), methode, year, origine)
 
 

@@ -15,6 +15,7 @@ so this module is the only place where a map style is decided.
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 
 from branca.utilities import color_brewer
 
@@ -35,6 +36,12 @@ OUTLINES = {
     "zones": {"color": "#1b7837", "weight": 2, "opacity": 1, "fill": False, "dashArray": "10 4 2 4"},
 }
 
+#: The studied quartier on its own map: a thick dark line over a white halo; other quartiers faded.
+FOCUS = {"color": "#2d004b", "weight": 4.5, "opacity": 1, "fill": False}
+FOCUS_HALO = {"color": "#ffffff", "weight": 10, "opacity": 0.9, "fill": False}
+#: Opacity factor of the other quartiers (outline and fill) on a quartier's map.
+FADE = 0.35
+
 #: Status codes of a feature in a choropleth layer (class indices are ≥ 0).
 SECRET, ND = "s", "nd"
 
@@ -50,15 +57,20 @@ def ramp(k: int, polarite: int = 1) -> list[str]:
     >>> ramp(3, -1)
     ['#d95f0e', '#fec44f', '#fff7bc']
     """
+    return list(_ramp(int(k), int(polarite)))
+
+
+@lru_cache(maxsize=64)
+def _ramp(k: int, polarite: int) -> tuple[str, ...]:
     if k <= 0:
-        return []
+        return ()
     name = RAMP_NEUTRE if polarite == 0 else RAMP_FRAGILITE
     if k < 3:  # ColorBrewer starts at 3 classes: take the ends of the 3-class scheme
         cols = color_brewer(name, 3)
         cols = [cols[1]] if k == 1 else [cols[0], cols[2]]
     else:
         cols = list(color_brewer(name, min(k, 9)))
-    return cols[::-1] if polarite == -1 else cols
+    return tuple(cols[::-1] if polarite == -1 else cols)
 
 
 def feature_style(key, colours: list[str], estime: bool = False) -> dict:
