@@ -220,7 +220,7 @@ def backtest(units_iris: pd.DataFrame | dict, units_qp2015: pd.DataFrame | dict,
             est = est.assign(valeur_estimee=np.where(est["rang"].to_numpy() == 2, ratio_values(est, catalogue), np.nan))
             j = truth.merge(est[["code", "ind", "valeur_estimee", "couverture", "qualite", "simule", "methode", "motif"]],
                             on=["code", "ind"], how="left")
-            frames.append(_rows(j, m, meth, territoire, unite, fam, noms))
+            frames.append(_rows(j, m, meth, territoire, unite, fam, noms, geometrie_simulee))
     if not frames:
         return _empty_estimations()
     out = pd.concat(frames, ignore_index=True)
@@ -231,8 +231,10 @@ def _empty_estimations() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in ESTIMATION_COLUMNS})
 
 
-def _rows(j: pd.DataFrame, m: int, meth: str, territoire: str, unite: dict, fam: dict, noms: dict) -> pd.DataFrame:
-    """Rows of :data:`ESTIMATION_COLUMNS` from producer figures joined with their estimates."""
+def _rows(j: pd.DataFrame, m: int, meth: str, territoire: str, unite: dict, fam: dict, noms: dict,
+          geometrie_simulee: bool) -> pd.DataFrame:
+    """Rows of :data:`ESTIMATION_COLUMNS` from producer figures joined with their estimates (a quartier
+    without estimate is still simulated when the outlines are: which IRIS it meets depends on them)."""
     u = j["ind"].map(unite).to_numpy(object)
     est = j["valeur_estimee"].astype(float).to_numpy()
     vrai = j["valeur_insee"].astype(float).to_numpy()
@@ -247,11 +249,11 @@ def _rows(j: pd.DataFrame, m: int, meth: str, territoire: str, unite: dict, fam:
         "millesime": np.int64(m), "methode": meth,
         "methode_effective": j["methode"].fillna("").to_numpy(object),
         "code_quartier": j["code"].to_numpy(object),
-        "libelle_quartier": j["code"].map(noms).fillna("").to_numpy(object),
+        "libelle_quartier": np.array([noms.get(c, "") for c in j["code"]], dtype=object),
         "valeur_estimee": est, "valeur_insee": vrai, "ecart": ecart, "unite_ecart": u,
         "dans_tolerance": np.abs(ecart) <= tol + 1e-9,   # NaN ecart → False (no estimate)
         "couverture": j["couverture"].astype(float).to_numpy(), "qualite": qual,
-        "simule": j["simule"].eq(True).to_numpy() | j["simule_insee"].astype(bool).to_numpy(),
+        "simule": j["simule"].eq(True).to_numpy() | j["simule_insee"].astype(bool).to_numpy() | bool(geometrie_simulee),
         "motif": motif,
     })[ESTIMATION_COLUMNS]
 
