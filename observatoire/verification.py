@@ -67,6 +67,7 @@ import pandas as pd
 from .catalogue import Indicateur
 from .indicators.aggregate import apply_coverage_rules, estimate_units
 from .indicators.units import QUALITE_NOMS, SUMMABLE, ratio_values
+from .tidy import METHODES_LIBELLES
 
 #: Methods compared (``dasymetrique`` only when the crosswalk has dasymetric weights).
 METHODES = ("surface", "dasymetrique")
@@ -95,7 +96,8 @@ RESUME_COLUMNS = ["territoire", "indicateur", "methode", "millesime", "n_quartie
 PLAFOND_COLUMNS = ["territoire", "famille", "methode", "n_indicateurs", "n_quartiers", "ecart_median_abs",
                    "unite_ecart", "plafond", "plafond_code"]
 
-METHODE_LIBELLES = {"surface": "pondération par la surface", "dasymetrique": "pondération par la population carroyée"}
+#: French wording of the methods (the vocabulary of :mod:`observatoire.tidy`).
+METHODE_LIBELLES = {m: METHODES_LIBELLES[m] for m in METHODES}
 _KIND_LIBELLES = {"taux": "taux (rapports d'effectifs estimés)", "effectif": "effectifs", "indice": "indices"}
 
 
@@ -218,13 +220,14 @@ def backtest(units_iris: pd.DataFrame | dict, units_qp2015: pd.DataFrame | dict,
                                  geometrie_simulee=geometrie_simulee, iris_population=iris_population)
             est = apply_coverage_rules(est, effectifs)
             est = est.assign(valeur_estimee=np.where(est["rang"].to_numpy() == 2, ratio_values(est, catalogue), np.nan))
-            j = truth.merge(est[["code", "ind", "valeur_estimee", "couverture", "qualite", "simule", "methode", "motif"]],
-                            on=["code", "ind"], how="left")
+            keep = ["code", "ind", "valeur_estimee", "couverture", "qualite", "simule", "methode", "motif"]
+            j = truth.merge(est[keep], on=["code", "ind"], how="left")
             frames.append(_rows(j, m, meth, territoire, unite, fam, noms, geometrie_simulee))
     if not frames:
         return _empty_estimations()
     out = pd.concat(frames, ignore_index=True)
-    return out.sort_values(["indicateur", "millesime", "methode", "code_quartier"], kind="stable").reset_index(drop=True)
+    out = out.sort_values(["indicateur", "millesime", "methode", "code_quartier"], kind="stable")
+    return out.reset_index(drop=True)
 
 
 def _empty_estimations() -> pd.DataFrame:
@@ -245,7 +248,8 @@ def _rows(j: pd.DataFrame, m: int, meth: str, territoire: str, unite: dict, fam:
     motif[missing] = "aucun IRIS de la table de passage n'a ce chiffre"
     qual = np.array([QUALITE_NOMS.get(int(q)) for q in j["qualite"].fillna(0)], dtype=object)
     return pd.DataFrame({
-        "territoire": territoire, "indicateur": j["ind"].to_numpy(object), "famille": j["ind"].map(fam).to_numpy(object),
+        "territoire": territoire, "indicateur": j["ind"].to_numpy(object),
+        "famille": j["ind"].map(fam).to_numpy(object),
         "millesime": np.int64(m), "methode": meth,
         "methode_effective": j["methode"].fillna("").to_numpy(object),
         "code_quartier": j["code"].to_numpy(object),
@@ -268,7 +272,8 @@ def summarise(errors: pd.DataFrame) -> pd.DataFrame:
     of |ecart|; ``biais``: median of the signed ecart (> 0: the estimate overstates); ``part_dans_tolerance``
     (0–1): share of those quartiers within :data:`TOLERANCES`; ``tolerance``: « ±2 points » or « ±10 % »;
     ``unite_ecart``: « points » or « % »; ``simule``: at least one figure of the group (estimate or
-    INSEE's) needs a simulated input. A group whose estimates are all unpublished keeps ``n_quartiers = 0`` and empty figures.
+    INSEE's) needs a simulated input. A group whose estimates are all unpublished keeps
+    ``n_quartiers = 0`` and empty figures.
     """
     keys = ["territoire", "indicateur", "methode", "millesime"]
     if errors.empty:
@@ -593,7 +598,8 @@ _CSS = ("body{font-family:'DejaVu Sans',Arial,sans-serif;margin:2em auto;max-wid
         "border-radius:3px}.note{color:#555;font-size:.92em}details{margin:.3em 0 1em}a{color:#08519c}")
 
 
-def _fmt_ecart(x, unite: str, signe: bool = False) -> str:
+def format_ecart(x, unite: str, signe: bool = False) -> str:
+    """An error in French: ``1.24, "points"`` → « 1,2 point », ``-12.3, "%"`` → « −12,3 % » (« — » if missing)."""
     from .fr import NBSP, format_nombre
 
     if x is None or (isinstance(x, float) and np.isnan(x)):
@@ -609,14 +615,15 @@ def _fmt_val(x, ind: Indicateur | None) -> str:
 
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return "—"
-    return format_valeur(x, ind.unite if ind else "nombre", 1 if ind is not None and ind.unite in ("%", "indice") else None)
+    decimales = 1 if ind is not None and ind.unite in ("%", "indice") else None
+    return format_valeur(x, ind.unite if ind else "nombre", decimales)
 
 
 def render_html(summary: pd.DataFrame, errors: pd.DataFrame, caps: pd.DataFrame, choice: pd.DataFrame,
                 catalogue: dict[str, Indicateur], *, territoire: str, n_quartiers: int,
                 raisons_simulation: list[str] | None = None, duree: tuple[float, float] | None = None) -> str:
     """The self-contained French page ``maps/verification.html`` (every text escaped)."""
-    from .fr import format_nombre, format_pourcentage
+    from .fr import format_nombre
 
     e = html.escape
     simule = bool(len(summary) and summary["simule"].any())
@@ -666,11 +673,11 @@ def render_html(summary: pd.DataFrame, errors: pd.DataFrame, caps: pd.DataFrame,
         parts.append(_family_section(caps, choice))
         parts.append(_indicator_sections(summary, errors, catalogue))
     if duree:
-        parts.append(f'<p class="note">Calcul : {format_nombre(duree[0], 1)} s (CPU {format_nombre(duree[1], 1)} s).</p>')
+        parts.append(f'<p class="note">Calcul : {format_nombre(duree[0], 1)} s '
+                     f'(CPU {format_nombre(duree[1], 1)} s).</p>')
     parts.append('<p class="note">Méthode : validation par quartiers témoins (Goodchild et Lam, 1980 ; Eicher et '
                  'Brewer, 2001) ; tolérances ±2 points et ±10 % ; règle de qualité dans '
-                 '<code>observatoire/verification.py</code>. '
-                 f"Part dans la tolérance exprimée en % des quartiers comparés ({e(format_pourcentage(100, 0))} = tous).</p>")
+                 '<code>observatoire/verification.py</code>.</p>')
     return (f'<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>Vérification des estimations · {e(territoire)}</title><style>{_CSS}</style></head><body>"
@@ -686,7 +693,8 @@ def _family_section(caps: pd.DataFrame, choice: pd.DataFrame) -> str:
     for r in caps.itertuples():
         cap = r.plafond if isinstance(r.plafond, str) and r.plafond else "règle de couverture seule"
         rows.append(f"<tr><td>{e(family_label(r.famille))}</td><td>{e(METHODE_LIBELLES.get(r.methode, r.methode))}</td>"
-                    f"<td class=n>{r.n_indicateurs}</td><td class=n>{_fmt_ecart(r.ecart_median_abs, r.unite_ecart)}</td>"
+                    f"<td class=n>{r.n_indicateurs}</td>"
+                    f"<td class=n>{format_ecart(r.ecart_median_abs, r.unite_ecart)}</td>"
                     f"<td>{e(cap)}</td><td>{'oui' if ch.get(r.famille) == r.methode else ''}</td></tr>")
     return ("<h2>Erreur mesurée par famille d'indicateurs</h2>"
             "<p>Médiane des écarts médians des indicateurs de la famille. Qualité au mieux : « bonne » jusqu'à "
@@ -711,19 +719,21 @@ def _indicator_sections(summary: pd.DataFrame, errors: pd.DataFrame, catalogue: 
         sim = " · données simulées" if s["simule"].any() else ""
         rows = "".join(
             f"<tr><td>{e(METHODE_LIBELLES.get(r.methode, r.methode))}</td><td class=n>{r.millesime}</td>"
-            f"<td class=n>{r.n_quartiers}</td><td class=n>{_fmt_ecart(r.ecart_median_abs, r.unite_ecart)}</td>"
-            f"<td class=n>{_fmt_ecart(r.biais, r.unite_ecart, signe=True)}</td>"
+            f"<td class=n>{r.n_quartiers}</td><td class=n>{format_ecart(r.ecart_median_abs, r.unite_ecart)}</td>"
+            f"<td class=n>{format_ecart(r.biais, r.unite_ecart, signe=True)}</td>"
             f"<td class=n>{format_pourcentage(100 * r.part_dans_tolerance, 0) if r.n_quartiers else '—'}</td></tr>"
             for r in s.itertuples())
         tol = e(str(s["tolerance"].iloc[0]))
         out.append(f"<h3>{e(label)}</h3><p class=note>{e(ind_id)}{e(src)}{e(sim)}</p>"
-                   "<table><thead><tr><th>Méthode</th><th>Année</th><th>Quartiers comparés</th><th>Écart médian</th>"
+                   "<table><thead><tr><th>Méthode</th><th>Année</th><th>Quartiers comparés</th>"
+                   "<th>Écart médian</th>"
                    f"<th>Biais</th><th>Dans la tolérance ({tol})</th></tr></thead><tbody>{rows}</tbody></table>")
         d = errors[errors["indicateur"] == ind_id].sort_values(["millesime", "code_quartier", "methode"])
         det = "".join(
             f"<tr><td>{r.millesime}</td><td>{e(r.libelle_quartier or r.code_quartier)} ({e(r.code_quartier)})</td>"
-            f"<td>{e(METHODE_LIBELLES.get(r.methode, r.methode))}</td><td class=n>{_fmt_val(r.valeur_estimee, ind)}</td>"
-            f"<td class=n>{_fmt_val(r.valeur_insee, ind)}</td><td class=n>{_fmt_ecart(r.ecart, r.unite_ecart, signe=True)}</td>"
+            f"<td>{e(METHODE_LIBELLES.get(r.methode, r.methode))}</td>"
+            f"<td class=n>{_fmt_val(r.valeur_estimee, ind)}</td><td class=n>{_fmt_val(r.valeur_insee, ind)}</td>"
+            f"<td class=n>{format_ecart(r.ecart, r.unite_ecart, signe=True)}</td>"
             f"<td>{e(r.qualite if isinstance(r.qualite, str) else '')}</td><td>{e(r.motif)}</td></tr>"
             for r in d.itertuples())
         out.append("<details><summary>Détail par quartier</summary><table><thead><tr><th>Année</th><th>Quartier</th>"
@@ -734,4 +744,5 @@ def _indicator_sections(summary: pd.DataFrame, errors: pd.DataFrame, catalogue: 
 
 __all__ = ["backtest", "summarise", "quality_from_backtest", "cap_quality", "choose_method", "method_note",
            "backtest_inputs", "verifier", "add_layers", "write_csv", "render_html", "family", "error_unit",
+           "format_ecart",
            "ESTIMATION_COLUMNS", "RESUME_COLUMNS", "PLAFOND_COLUMNS", "TOLERANCES", "REGLES_QUALITE"]

@@ -78,7 +78,7 @@ def territoire_simule(syn: S.Synthetic, workdir: Path, label: str, seed: int) ->
 
 
 def _fmt_ecart(x, unite):
-    return V._fmt_ecart(x, unite)
+    return V.format_ecart(x, unite)
 
 
 def imprimer_resume(summary: pd.DataFrame) -> None:
@@ -87,8 +87,8 @@ def imprimer_resume(summary: pd.DataFrame) -> None:
         rows.append({"territoire": r.territoire, "indicateur": CATALOGUE[r.indicateur].libelle,
                      "méthode": V.METHODE_LIBELLES[r.methode], "quartiers": r.n_quartiers,
                      "écart médian": _fmt_ecart(r.ecart_median_abs, r.unite_ecart),
-                     "biais": V._fmt_ecart(r.biais, r.unite_ecart, signe=True),
-                     f"dans la tolérance": f"{format_pourcentage(100 * r.part_dans_tolerance, 0)} ({r.tolerance})"})
+                     "biais": V.format_ecart(r.biais, r.unite_ecart, signe=True),
+                     "dans la tolérance": f"{format_pourcentage(100 * r.part_dans_tolerance, 0)} ({r.tolerance})"})
     print(pd.DataFrame(rows).to_string(index=False))
 
 
@@ -116,7 +116,8 @@ def main(argv=None) -> int:
     q = S.load_real_quartiers()
     runs = []
     if q is not None:
-        runs += [("quartiers réels de Valenciennes (population simulée)", s, dict(quartiers=q)) for s in range(graines)]
+        label = "quartiers réels de Valenciennes (population simulée)"
+        runs += [(label, s, dict(quartiers=q)) for s in range(graines)]
     else:
         print("(../shared absent : quartiers aléatoires seulement)")
     runs += [("quartiers aléatoires (simulés)", 100 + s, dict(size_m=12_000, n_quartiers=12)) for s in range(graines)]
@@ -146,7 +147,8 @@ def main(argv=None) -> int:
     ch = V.choose_method(pooled, CATALOGUE).set_index("famille")
     print(pd.DataFrame({"famille": [V.family_label(f) for f in caps["famille"]],
                         "méthode": [V.METHODE_LIBELLES[m] for m in caps["methode"]],
-                        "écart médian": [_fmt_ecart(x, u) for x, u in zip(caps["ecart_median_abs"], caps["unite_ecart"])],
+                        "écart médian": [_fmt_ecart(x, u)
+                                         for x, u in zip(caps["ecart_median_abs"], caps["unite_ecart"])],
                         "qualité au mieux": caps["plafond"].fillna("règle de couverture seule"),
                         "méthode retenue": ["oui" if ch.loc[f, "methode_retenue"] == m else ""
                                             for f, m in zip(caps["famille"], caps["methode"])]}).to_string(index=False))
