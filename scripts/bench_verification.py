@@ -156,8 +156,9 @@ def main(argv=None) -> int:
     print("\n4. Classe de qualité propre à chaque estimation et écart mesuré (taux, dasymétrique, en points)")
     imprimer_qualite(err)
 
-    print("\n" + V.method_note(pooled, "dasymetrique"))
-    print(V.method_note(pooled, "surface"))
+    print("\n5. Phrase des notes de méthode des portraits, appliquée à ce banc d'essai :")
+    print("   " + V.method_note(pooled, "dasymetrique"))
+    print("   " + V.method_note(pooled, "surface"))
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"\nDurée : {format_nombre(wall, 1)} s (CPU {format_nombre(cpu, 1)} s), dont simulation et estimation "
           f"{format_nombre(t_calc, 1)} s (CPU {format_nombre(c_calc, 1)} s)")
