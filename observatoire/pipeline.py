@@ -228,14 +228,39 @@ def indicator_inputs(config: Config, territory, layers: dict, zones, parts, cros
         annees_ecart_min=config.annees_ecart_min)
 
 
+def verification_layers(config: Config, inputs, catalogue, territoire: str) -> dict[str, pd.DataFrame]:
+    """The back-test of the 2015 quartiers (:mod:`observatoire.verification`) as GeoPackage layers:
+    ``verification_estimations``, ``verification_resume`` and ``verification_notes`` (territory,
+    number of quartiers, and why the comparison is simulated when it is)."""
+    from .verification import backtest_inputs, summarise
+
+    errors = backtest_inputs(inputs, catalogue, territoire=territoire)
+    reasons = []
+    if len(errors) and errors["simule"].astype(bool).any():
+        if _simulated(config, GEO_SOURCES["iris"]):
+            reasons.append("les contours des IRIS sont simulés (codes IRIS réels) : chaque estimation en dépend")
+        if _simulated(config, GEO_SOURCES["qpv2015"]):
+            reasons.append("les périmètres des quartiers 2015 sont simulés")
+        sim = sorted({t.source for t in inputs.tables if t.simule and t.niveau in ("iris", "qpv2015")})
+        if sim:
+            reasons.append("fichiers statistiques simulés : " + ", ".join(sim))
+    q = inputs.quartiers.get(2015)
+    notes = pd.DataFrame({"territoire": territoire, "n_quartiers": len(q.codes) if q is not None else 0,
+                          "raison": reasons or [""]})
+    return {"verification_estimations": errors, "verification_resume": summarise(errors),
+            "verification_notes": notes}
+
+
 def build(config: Config) -> Path:
     """Run the build stage; returns the GeoPackage path. Nothing is written unless everything succeeds."""
     from . import exports, indicators
     from .catalogue import load_catalogue
     from .sources.partner import Perimetre, partner_labels, read_partners
     from .spatial.zones import load_zones
+    from .indicators.qualite import quality_from_backtest
     from .store import write_gpkg
     from .territory import build_geographic_layers, resolve_territory
+    from .verification import write_csv as write_verification_csv
 
     with etape("Territoire et couches géographiques") as e:
         territory = resolve_territory(config)
@@ -258,8 +283,15 @@ def build(config: Config) -> Path:
         publish = set(territory.codes) | set(layers["communes_publiees"]["code_insee"])
         tables = read_stat_tables(config, publish)
         e.resume(f"{len(tables)} tableaux lus")
+    inputs = indicator_inputs(config, territory, layers, zones, parts, crosswalks, totals, raster, tables)
+    with etape("Vérification des estimations sur les quartiers 2015") as e:
+        verification = verification_layers(config, inputs, catalogue, territory.nom)
+        inputs.plafonds_qualite = quality_from_backtest(verification["verification_resume"], catalogue)
+        layers.update(verification)
+        errors = verification["verification_estimations"]
+        e.resume(f"{errors['indicateur'].nunique()} indicateurs, {errors['code_quartier'].nunique()} quartiers, "
+                 f"{int(errors['ecart'].notna().sum())} comparaisons" if len(errors) else "aucune comparaison possible")
     with etape("Indicateurs") as e:
-        inputs = indicator_inputs(config, territory, layers, zones, parts, crosswalks, totals, raster, tables)
         tidy = indicators.compute_indicators(inputs, catalogue)
         partners = read_partners(config, catalogue, Perimetre.from_tidy(tidy))
         if partners is not None and len(partners):
@@ -281,6 +313,8 @@ def build(config: Config) -> Path:
             if Path(spec["fichier"]).exists():
                 libelles.update(partner_labels(spec, config, catalogue))
         exports.write_xlsx(tidy, catalogue, config.paths.indicateurs_xlsx, simulated=simulated, libelles=libelles)
+        write_verification_csv(layers["verification_estimations"],
+                               config.paths.processed / "verification_estimations.csv")
         out = write_gpkg(layers, config.paths.gpkg)
         e.resume(f"{config.paths.gpkg}, indicateurs.csv, .parquet, .xlsx")
     if np.any(tidy["simule"].to_numpy()):

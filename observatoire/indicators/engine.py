@@ -36,6 +36,7 @@ from ..catalogue import Indicateur
 from ..tidy import CODE_ENSEMBLE_FRANCE, CODE_FRANCE
 from .aggregate import apply_coverage_rules, estimate_units, prefer, sum_units, transpose_units
 from .inputs import IndicatorInputs
+from .qualite import cap_quality
 from .units import empty_units, evaluate_group, group_tables
 
 #: A producer's quartier table « covers France » when it holds quartiers of at least this many
@@ -130,7 +131,9 @@ class _Levels:
         est = estimate_units(iris, cw, method=self.inp.estimation_method, zones_total=self.inp.zones_total.get(key),
                              geo=geo, geometrie_simulee=self.inp.geometrie_simulee.get(key, False),
                              iris_population=self.inp.iris_population)
-        return apply_coverage_rules(est, self.effectifs)
+        est = apply_coverage_rules(est, self.effectifs)
+        # the error measured on the territory's 2015 quartiers caps the class (never raises it)
+        return cap_quality(est, self.inp.plafonds_qualite, self.cat)
 
     def quartiers(self, geo: int) -> pd.DataFrame:
         q = self.inp.quartiers.get(geo)

@@ -42,6 +42,8 @@ class IndicatorInputs:
     ``qpv2015_qpv2024``; ``zones_total``: per crosswalk key, ``code_zone, surface_m2`` and optionally
     ``population_zone`` (whole zone, inside or outside the IRIS layer); ``geometrie_simulee``: per key,
     whether the geometries behind the crosswalk are simulated (every estimate is then simulated).
+    ``plafonds_qualite``: caps on the quality class of estimates measured by the back-test
+    (:func:`observatoire.indicators.qualite.quality_from_backtest`); ``None``: coverage rule alone.
     """
 
     tables: list[SourceTable]
@@ -59,3 +61,4 @@ class IndicatorInputs:
     iris_population: pd.Series | None = None
     estimation_method: str = "dasymetrique"
     annees_ecart_min: int = 5
+    plafonds_qualite: pd.DataFrame | None = None

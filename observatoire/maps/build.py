@@ -281,6 +281,7 @@ def build_maps(config, catalogue: dict[str, Indicateur] | None = None, workers: 
     jobs, entries = plan_pages(t, out_dir)
     precompute_layers(t, jobs)
     written = write_pages(t, jobs, workers)
+    written += verification_page(config, catalogue)
     index = write_text_atomic(out_dir / "index.html", index_html(t, entries, out_dir))
     # Maps of an earlier run (another territory, a removed indicator) would be sent out by mistake.
     keep = {p.resolve() for p in written}
@@ -289,6 +290,18 @@ def build_maps(config, catalogue: dict[str, Indicateur] | None = None, workers: 
             if old.resolve() not in keep:
                 old.unlink()
     return [index] + written
+
+
+def verification_page(config, catalogue=None) -> list[Path]:
+    """``verification.html`` (the back-test of the quartier estimates) when the GeoPackage holds it."""
+    import pyogrio
+
+    from ..verification import verifier
+
+    if "verification_resume" not in set(pyogrio.list_layers(config.paths.gpkg)[:, 0]):
+        (Path(config.paths.maps) / "verification.html").unlink(missing_ok=True)   # an earlier run's
+        return []
+    return [verifier(config, catalogue)]
 
 
 def provenance_totale(t: Territoire) -> list[str]:
@@ -332,7 +345,11 @@ def index_html(t: Territoire, entries: dict, out_dir: Path) -> str:
             f"échelle (IRIS, quartiers 2024, quartiers 2015) et identiques d'une année à l'autre.</p>{ptxt}"
             f"<h2>Cartes par thème</h2>{''.join(parts)}"
             f"<section><h2>Cartes par quartier prioritaire 2024</h2><ul>{quartiers}</ul></section>"
-            f"</body></html>")
+            + ('<section><h2><a href="verification.html">Vérification des estimations (quartiers 2015)</a></h2>'
+               "<p>Écart entre les estimations faites à partir des IRIS et les chiffres publiés par l'Insee "
+               "pour les quartiers 2015 : l'erreur à attendre d'une estimation d'un quartier 2024.</p></section>"
+               if (out_dir / "verification.html").exists() else "")
+            + "</body></html>")
 
 
 def map_sizes(maps_dir) -> dict:
