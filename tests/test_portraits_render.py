@@ -197,6 +197,9 @@ def test_unavailable_references_give_their_reason(projet):
     # nd with a reason, in a column that has other figures
     assert "QPV 2024 du département : non disponible pour Taux de pauvreté — taux publié sans dénominateur : " \
            "pas de somme." in fiche
+    # the quartier's own unavailable figure, with its reason
+    assert "Quartier : non disponible pour Part des moins de 15 ans — effectif de moins de 11 ménages : non " \
+           "publié." in fiche
     # a column without any figure is left out and said so
     assert "QPV 2024 de France (" in fiche and "non disponible — aucun chiffre dans le tableau des indicateurs" in fiche
     assert 'data-type="ensemble_qpv2024_france"' not in html

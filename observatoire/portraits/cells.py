@@ -119,6 +119,7 @@ class Partie:
     n_chiffres: int = 0
     n_reels: int = 0
     n_estimes: int = 0
+    n_faibles: int = 0
     notes: dict[str, int] = field(default_factory=dict)      # note text → footnote number
 
     def cell(self, row, ind: Indicateur) -> dict[str, Any]:
@@ -132,6 +133,7 @@ class Partie:
             self.n_chiffres += 1
             self.n_reels += not c["simule"]
             self.n_estimes += bool(c.get("estime"))
+            self.n_faibles += bool(c.get("faible"))
         if c.get("note"):
             c["renvoi"] = self.notes.setdefault(c["note"], len(self.notes) + 1)
         return c

@@ -269,7 +269,13 @@ def _absent_notes(rows: list[dict], cols: list[dict], keep: list[int]) -> list[s
             continue
         for motif, libs in motifs.items():
             groups.setdefault((motif, tuple(libs)), []).append(heading)
-    out = []
+    quartier: dict[str, list[str]] = {}
+    for r in rows:                                   # the quartier's own unavailable figures, with a reason
+        cell = r["cellule"]
+        if cell.get("statut") == "nd" and cell.get("motif"):
+            quartier.setdefault(cell["motif"], []).append(r["libelle"])
+    out = [f"Quartier : non disponible pour {', '.join(libs[:4])}{' …' if len(libs) > 4 else ''} — {motif}"
+           for motif, libs in quartier.items()]
     for (motif, libs), headings in groups.items():
         names = ", ".join(libs[:4]) + (" …" if len(libs) > 4 else "")
         out.append(f"{', '.join(headings)} : non disponible pour {names} — {motif}")
@@ -492,6 +498,7 @@ def sheet_context(inp: Inputs, code: str, geographie: str = "2024", *,
         "resume_fiche": fiche.resume("cette fiche"), "resume_annexe": annexe.resume("cette annexe"),
         "notes_fiche": fiche.liste_notes(), "notes_annexe": annexe.liste_notes(),
         "estimes_fiche": fiche.n_estimes > 0, "estimes_annexe": annexe.n_estimes > 0,
+        "faibles_fiche": fiche.n_faibles > 0, "faibles_annexe": annexe.n_faibles > 0,
         "absents_fiche": absents_fiche, "absents_annexe": absents_annexe,
         "sources_fiche": sources_texte(fiche_inds), "methode": methode_texte(inp.nom_epci, geographie, ecart_min),
         "verification": verification, "nom_epci": inp.nom_epci,
