@@ -287,3 +287,20 @@ def test_fixture_quartier_standing_out_on_poverty_not_on_womens_share(tmp_path):
     used = {(f.indicateur, f.millesime) for f in _select(base, cat, "QN05930M")}
     assert ("taux_pauvrete", 2021) not in used        # value 97,5 (most extreme) but estimate « faible »
     assert not any(i == "part_c2s" for i, _ in used)  # latest figure secret
+
+
+def test_no_rank_among_a_minority_of_usable_quartiers():
+    # 7 quartiers with a figure, 4 of them poor estimates: Q7 is the highest of the 3 usable ones only
+    t = _table({2022: [10, 20, 30, 35, 38, 39, 60]}, ens={2022: 25.0})
+    t.loc[t["code_territoire"].isin(["Q2", "Q3", "Q4", "Q5"]), ["statut", "methode", "qualite"]] = \
+        ["estime", "surface", "faible"]
+    (f,) = _select(t, {"a": _ind("a")}, "Q7")
+    # peers 10, 39, 60: sd = 20,5; gap 60 − 25 = 35 ≥ 15,4 → a fact, but 3 usable < 7 / 2: no rank
+    assert (f.ecart, f.rang, f.n_quartiers) == (35.0, None, 7)
+    assert "c'est le niveau" not in phrase(f, _ind("a"))
+    # with 4 usable of 7 (Q5 good again) the rank is quoted
+    t.loc[t["code_territoire"] == "Q5", "qualite"] = "bonne"
+    (f,) = _select(t, {"a": _ind("a")}, "Q7")
+    assert (f.rang, f.n_pairs) == (1, 4)
+    assert phrase(f, _ind("a")).endswith("c'est le niveau le plus élevé des 4 quartiers prioritaires dont le "
+                                         "chiffre est fiable.")

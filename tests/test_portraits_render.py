@@ -353,6 +353,18 @@ def test_territory_without_quartiers_gets_an_index_that_says_so(tmp_path):
     assert "aucun autre quartier prioritaire ni aucune zone d'observation" in html0
 
 
+def test_no_diagnosis_says_why(tmp_path):
+    cfg = load_config(build_project(tmp_path, simule=False, notes=False))
+    csv = cfg.paths.indicateurs_csv
+    t = pd.read_csv(csv, sep=";", encoding="utf-8-sig", dtype=str)
+    m = (t["code_territoire"] == "QN05922M") & (t["statut"] == "ok")
+    t.loc[m, ["statut", "methode", "qualite"]] = ["estime", "surface", "faible"]   # every figure poor
+    t.to_csv(csv, sep=";", index=False, encoding="utf-8-sig")
+    html = unescape(build_portraits(cfg, pdf=False, quartiers=["QN05922M"])[0].read_text(encoding="utf-8"))
+    assert sentences(html) == []
+    assert "Trop peu de chiffres utilisables (0) pour rédiger un diagnostic" in html
+
+
 def test_self_contained_html(projet):
     _, paths, _ = projet
     for p in paths:

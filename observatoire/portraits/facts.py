@@ -45,8 +45,9 @@ rate (sum of numerators over sum of denominators), never an average.
    units of its threshold. An indicator with neither a marked gap nor a marked change yields **no
    fact**: no sentence is ever written to fill a quota.
 8. **Rank.** ``rang`` = 1 for the highest value among the peers; the sentence says « le niveau le
-   plus élevé / le plus bas des n quartiers » when ``Q`` ranks first or last among ≥ 3 peers and the
-   gap is marked.
+   plus élevé / le plus bas des n quartiers » when ``Q`` ranks first or last among ≥ 3 peers that are
+   at least half of the quartiers with a figure that year (a rank among a few usable estimates is not
+   quoted), and the gap is marked.
 9. **Themes.** The contract's key themes (:data:`THEMES_CLES`: poverty and income, employment and
    NEET, education, families and benefits, health and access to rights) come first: one fact for
    each key theme where the quartier stands out (its best score), then further facts of key
@@ -400,7 +401,8 @@ def indicator_fact(base: BaseFaits | pd.DataFrame, ind: Indicateur, code: str, *
     regle = max(scores, key=lambda k: scores[k])       # dict order breaks ties: ecart first
 
     rang = None
-    if n >= MIN_PAIRS:
+    n_quartiers = base.count.get((ind.id, peer_type, t), 0)
+    if n >= MIN_PAIRS and 2 * (n - (peer_type != type_territoire)) >= n_quartiers:
         vr = arrondi(v, ind)
         higher, lower = int((pv > vr).sum()), int((pv < vr).sum())
         rang = 1 if higher == 0 else (n if lower == 0 else higher + 1)
@@ -409,8 +411,8 @@ def indicator_fact(base: BaseFaits | pd.DataFrame, ind: Indicateur, code: str, *
                 millesime_precedent=t0 if evolution_marquee else None,
                 evolution=delta if evolution_marquee else None, evolution_unite=unite_e,
                 evolution_reference=delta_ref if evolution_marquee else None,
-                rang=rang, n_pairs=n if n >= MIN_PAIRS else None,
-                n_quartiers=base.count.get((ind.id, peer_type, t), 0), hors_pairs=peer_type != type_territoire,
+                rang=rang, n_pairs=n if rang is not None else None,
+                n_quartiers=n_quartiers, hors_pairs=peer_type != type_territoire,
                 z_ecart=z_ecart, z_evolution=z_evol, ecart=d, ecart_marque=ecart_marque,
                 evolution_marquee=evolution_marquee, ampleur=ampleur(v, ref, ind) if ecart_marque else "",
                 theme=ind.theme, type_reference=ens_type,
@@ -418,6 +420,20 @@ def indicator_fact(base: BaseFaits | pd.DataFrame, ind: Indicateur, code: str, *
                 simule_valeur=sim_v, simule_reference=sim_ref,
                 simule_precedent=sim_v0 if evolution_marquee else False,
                 simule_reference_precedente=sim_ref0 if evolution_marquee else False)
+
+
+def n_comparables(base: BaseFaits, catalogue: dict[str, Indicateur], code: str, *, type_territoire: str,
+                  code_ensemble: str) -> int:
+    """Indicators whose latest figure of ``code`` and reference could be quoted (rules 1 to 3)."""
+    n = 0
+    for ind in catalogue.values():
+        if ind.type not in TYPES_COMPARABLES or ind.id in JAMAIS_EN_TETE:
+            continue
+        ys = base.years.get((ind.id, type_territoire, code))
+        if ys and base.latest.get((ind.id, type_territoire, code)) == ys[-1] \
+                and base.get(ind.id, ENSEMBLE[type_territoire], code_ensemble, ys[-1]) is not None:
+            n += 1
+    return n
 
 
 def select_facts(table: pd.DataFrame | BaseFaits, catalogue: dict[str, Indicateur], code: str, *,

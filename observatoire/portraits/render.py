@@ -49,7 +49,7 @@ from ..store import write_text_atomic
 from ..tidy import METHODES_ESTIMATION, REFERENCES, TYPES_LIBELLES
 from . import svg
 from .cells import MARQUE_SIMULE, Partie, change_text, mode_provenance, partner_value, value_cell
-from .facts import comparison_year, regles_texte, select_facts
+from .facts import comparison_year, n_comparables, regles_texte, select_facts
 from .index import write_index
 from .inputs import (SECTIONS_NOTES, Inputs, load_inputs, read_indicateurs, read_notes,  # noqa: F401
                      render_markdown)
@@ -493,6 +493,8 @@ def sheet_context(inp: Inputs, code: str, geographie: str = "2024", *,
         "carte": _locator(inp, code, geographie, geom, nom), "legende_carte": _legende_carte(inp, geographie),
         "cles": cles, "themes": themes, "references": kept_cols, "toutes_references": cols,
         "parties": parties, "diagnostic": diagnostic, "n_faits": len(facts), "faits": facts,
+        "n_comparables": n_comparables(inp.faits, inp.catalogue, code, type_territoire=type_t,
+                                       code_ensemble=inp.code_epci),
         "partenaires": partenaires, "notes": notes_q, "sections_notes": SECTIONS_NOTES,
         "mode": mode, "marque_simule": MARQUE_SIMULE,
         "resume_fiche": fiche.resume("cette fiche"), "resume_annexe": annexe.resume("cette annexe"),
@@ -538,6 +540,9 @@ def _render_one(inp: Inputs, code: str, geographie: str, ecart_min: int, out_dir
 
 
 _WORKER: dict[str, Any] = {}
+#: Sheets from which rendering is spread over 2 processes: a sheet takes about 80 ms, so below this the
+#: cost of starting the workers is not recovered (15 sheets: 1,0 s in one process, 1,3 s in two).
+PARALLELE_MIN = 30
 
 
 def _worker(args) -> dict[str, Any]:
@@ -546,13 +551,13 @@ def _worker(args) -> dict[str, Any]:
 
 
 def _render_all(inp: Inputs, codes: list[str], geographie: str, ecart_min: int, out_dir: Path):
-    """Render the sheets, on 2 processes when there are enough of them (fork shares ``inp``)."""
+    """Render the sheets, on 2 processes from :data:`PARALLELE_MIN` sheets (fork shares ``inp``)."""
     import multiprocessing as mp
     import os
 
     jobs = [(c, geographie, ecart_min, out_dir) for c in codes]
     n = min(2, os.cpu_count() or 1)
-    if len(codes) < 4 or n < 2 or "fork" not in mp.get_all_start_methods():
+    if len(codes) < PARALLELE_MIN or n < 2 or "fork" not in mp.get_all_start_methods():
         for job in suivre(jobs, "fiches HTML"):
             yield _render_one(inp, *job)
         return
