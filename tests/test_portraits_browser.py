@@ -89,10 +89,15 @@ def test_real_and_mixed_pdfs(tmp_path):
     require_chromium()
     _poppler()
     cfg = load_config(build_project(tmp_path / "reel", simule=False, notes=False))
-    build_portraits(cfg, pdf=False, quartiers=["QN05930M"])
-    # PDFs printed later from the HTML already written (a separate Make stage)
+    build_portraits(cfg, pdf=False)
+    index = cfg.paths.portraits / "index.html"
+    assert 'href="QN05930M.pdf"' not in index.read_text(encoding="utf-8")
+    # PDFs printed later from the HTML already written (a separate Make stage); the index then links them
     pdfs = build_pdfs(cfg, quartiers=["QN05930M"])
     assert [p.name for p in pdfs] == ["QN05930M.pdf", "QN05930M-annexe.pdf"]
+    html = index.read_text(encoding="utf-8")
+    assert 'href="QN05930M.pdf"' in html and 'href="QN05930M-annexe.pdf"' in html
+    assert 'href="QN05920M.pdf"' not in html and "<!--pdf:QN05920M-->" in html
     text = " ".join(" ".join(_pages_text(p)) for p in pdfs)
     assert "QN05930M" in text and "simulé" not in text.lower() and "◊" not in text
     cfg = load_config(build_project(tmp_path / "mixte", simule="mixte", notes=False))

@@ -91,7 +91,7 @@ def test_amounts_use_a_relative_threshold():
     # Q1: (1000 − 1150) / 1150 = −13,04 % (≥ 5 %), 150 € ≥ 0,75 × 111,8 = 83,9 € → a fact
     (f,) = _select(t, cat, "Q1")
     assert f.ecart == pytest.approx(-150 / 11.5)
-    assert f"soit 13\u00a0% de moins" in phrase(f, cat["r"])
+    assert "soit 13\u00a0% de moins" in phrase(f, cat["r"])
     # Q2: (1100 − 1150) / 1150 = −4,35 % < 5 % → nothing
     assert _select(t, cat, "Q2") == []
 

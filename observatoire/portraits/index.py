@@ -31,6 +31,26 @@ COMMANDES = {"2024": "observatoire portraits", "2015": "observatoire portraits -
 _NAV = re.compile(r"<!--nav-->.*?<!--/nav-->", re.S)
 
 
+def liens_pdf(code: str) -> Markup:
+    """Links of the index to the two PDFs of a sheet."""
+    from markupsafe import escape
+    c = escape(code)
+    return Markup(f' · <a href="{c}.pdf">fiche PDF</a> · <a href="{c}-annexe.pdf">annexe PDF</a>')
+
+
+def add_pdf_links(out_dir: Path, geographie: str, codes: list[str]) -> None:
+    """Turn the placeholders of an index written before its PDFs (``--sans-pdf``) into links."""
+    path = out_dir / INDEX_FICHIERS[geographie]
+    if not path.exists():
+        return
+    html = path.read_text(encoding="utf-8")
+    new = html
+    for code in codes:
+        new = new.replace(f"<!--pdf:{code}-->", str(liens_pdf(code)))
+    if new != html:
+        write_text_atomic(path, new)
+
+
 def _count(inp, geographie: str) -> int:
     from .render import quartiers_list
     return len(quartiers_list(inp, geographie))
@@ -58,6 +78,8 @@ def _maps_link(inp, out_dir: Path) -> str:
 def render_index(inp, geographie: str, entries: list[dict[str, Any]], out_dir: Path, *, pdf: bool) -> str:
     from .render import css, environment
     modes = {e.get("mode", "reel") for e in entries}
+    for e in entries:
+        e["pdf"] = (out_dir / f"{e['code']}.pdf").exists() and (out_dir / f"{e['code']}-annexe.pdf").exists()
     n_sim = sum(e.get("mode") in ("simule", "mixte") for e in entries)
     autres = [n for n in navigation(inp, out_dir, geographie) if not n["courante"] and n["n"] > 0]
     return environment().get_template("index.html.j2").render(
@@ -65,7 +87,7 @@ def render_index(inp, geographie: str, entries: list[dict[str, Any]], out_dir: P
         nav=Markup(_nav_html(navigation(inp, out_dir, geographie))), nom_epci=inp.nom_epci, pdf=pdf,
         tout_simule=bool(entries) and modes == {"simule"}, n_simules=n_sim, autres=autres,
         cartes=_maps_link(inp, out_dir), date=fr.format_date(_dt.date.today()),
-        commande=COMMANDES[geographie], aucun=AUCUN[geographie])
+        commande=COMMANDES[geographie], aucun=AUCUN[geographie], liens_pdf=liens_pdf)
 
 
 def _nav_html(nav: list[dict[str, Any]]) -> str:

@@ -8,7 +8,6 @@ build »), so that no figure is ever printed without knowing whether it is real 
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -252,4 +252,7 @@ def build_pdfs(config, geographie: str = "2024", quartiers=None) -> list[Path]:
         raise ObservatoireError(f"Portrait HTML absent pour {', '.join(missing)} : rien à imprimer "
                                 "(HTML sheet missing, nothing to print).", fichier=str(out_dir / f"{missing[0]}.html"),
                                 correction=f"lancez d'abord « observatoire portraits --sans-pdf{opt} »")
-    return print_pdfs([out_dir / f"{c}.html" for c in codes])
+    pdfs = print_pdfs([out_dir / f"{c}.html" for c in codes])
+    from .index import add_pdf_links
+    add_pdf_links(out_dir, geographie, codes)
+    return pdfs
