@@ -100,6 +100,10 @@ def test_real_and_mixed_pdfs(tmp_path):
     assert 'href="QN05920M.pdf"' not in html and "<!--pdf:QN05920M-->" in html
     text = " ".join(" ".join(_pages_text(p)) for p in pdfs)
     assert "QN05930M" in text and "simulé" not in text.lower() and "◊" not in text
+    # rebuilding the HTML without PDFs removes the PDFs that no longer match it
+    build_portraits(cfg, pdf=False, quartiers=["QN05930M"])
+    assert not any(p.exists() for p in pdfs)
+    assert 'href="QN05930M.pdf"' not in index.read_text(encoding="utf-8")
     cfg = load_config(build_project(tmp_path / "mixte", simule="mixte", notes=False))
     build_portraits(cfg, pdf=False, quartiers=["QN05920M"])
     fiche, annexe = build_pdfs(cfg, quartiers="QN05920M")

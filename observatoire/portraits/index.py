@@ -38,15 +38,17 @@ def liens_pdf(code: str) -> Markup:
     return Markup(f' · <a href="{c}.pdf">fiche PDF</a> · <a href="{c}-annexe.pdf">annexe PDF</a>')
 
 
-def add_pdf_links(out_dir: Path, geographie: str, codes: list[str]) -> None:
-    """Turn the placeholders of an index written before its PDFs (``--sans-pdf``) into links."""
+def set_pdf_links(out_dir: Path, geographie: str, codes: list[str], present: bool = True) -> None:
+    """Turn the placeholders of an index written before its PDFs (``--sans-pdf``) into links, or back
+    into placeholders when the PDFs of ``codes`` were removed (``present=False``)."""
     path = out_dir / INDEX_FICHIERS[geographie]
     if not path.exists():
         return
     html = path.read_text(encoding="utf-8")
     new = html
     for code in codes:
-        new = new.replace(f"<!--pdf:{code}-->", str(liens_pdf(code)))
+        a, b = f"<!--pdf:{code}-->", str(liens_pdf(code))
+        new = new.replace(a, b) if present else new.replace(b, a)
     if new != html:
         write_text_atomic(path, new)
 

@@ -253,6 +253,6 @@ def build_pdfs(config, geographie: str = "2024", quartiers=None) -> list[Path]:
                                 "(HTML sheet missing, nothing to print).", fichier=str(out_dir / f"{missing[0]}.html"),
                                 correction=f"lancez d'abord « observatoire portraits --sans-pdf{opt} »")
     pdfs = print_pdfs([out_dir / f"{c}.html" for c in codes])
-    from .index import add_pdf_links
-    add_pdf_links(out_dir, geographie, codes)
+    from .index import set_pdf_links
+    set_pdf_links(out_dir, geographie, codes)
     return pdfs

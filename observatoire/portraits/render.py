@@ -50,7 +50,7 @@ from ..tidy import METHODES_ESTIMATION, REFERENCES, TYPES_LIBELLES
 from . import svg
 from .cells import MARQUE_SIMULE, Partie, change_text, mode_provenance, partner_value, value_cell
 from .facts import comparison_year, n_comparables, regles_texte, select_facts
-from .index import write_index
+from .index import set_pdf_links, write_index
 from .inputs import (SECTIONS_NOTES, Inputs, load_inputs, read_indicateurs, read_notes,  # noqa: F401
                      render_markdown)
 from .phrases import elide, phrase
@@ -584,7 +584,8 @@ def build_portraits(config, pdf: bool = True, quartiers=None, geographie: str = 
         :func:`observatoire.portraits.pdf.build_pdfs`. Without Chromium the HTML files are written
         and :class:`observatoire.portraits.pdf.ChromiumAbsentError` is raised.
     quartiers : codes to build (default: all quartiers of ``geographie``; a partial run leaves the
-        index alone).
+        index alone). The PDFs of an earlier run of these sheets are removed before printing (or left
+        for :func:`observatoire.portraits.pdf.build_pdfs` with ``pdf=False``), never left stale.
     geographie : ``"2024"`` (default), ``"2015"`` or ``"zones"`` (custom zones of ``[[zones]]``).
     catalogue : alternative catalogue (default: ``[portraits] catalogue`` or the project's).
     annees_ecart_min : minimum gap in years between two compared census editions (default:
@@ -611,6 +612,11 @@ def build_portraits(config, pdf: bool = True, quartiers=None, geographie: str = 
     pdf = pdf and bool(config.section("portraits").get("pdf", True))
     entries = list(_render_all(inp, codes, geographie, ecart_min, out_dir))
     written = [e["path"] for e in entries]
+    for code in codes:          # PDFs of an earlier run no longer match the new sheets: the PDF stage reprints them
+        for stale in (out_dir / f"{code}.pdf", out_dir / f"{code}-annexe.pdf"):
+            stale.unlink(missing_ok=True)
+    if quartiers:               # the index of the full run stays, without links to the removed PDFs
+        set_pdf_links(out_dir, geographie, codes, present=False)
     if not quartiers:  # a partial rebuild (--quartier) keeps the index of the full run
         written.append(write_index(inp, geographie, entries, out_dir, pdf=pdf))
     if pdf and codes:
