@@ -36,6 +36,9 @@ def test_portrait_notebook_runs(tmp_path, monkeypatch):
     sheet = tmp_path / "projet" / "portraits" / "QN05920M.html"
     assert sheet.exists() and "Verrerie" in sheet.read_text(encoding="utf-8")
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    assert "• " in outputs and "pour la moyenne des quartiers prioritaires" in outputs
+    # the diagnosis of the fixture's QN05920M: its poverty rate (48 %) against the set of quartiers
+    assert "• Le taux de pauvreté atteint 48,0\u00a0% en 2021, contre" in outputs
+    assert "pour l'ensemble des quartiers prioritaires de Valenciennes Métropole" in outputs
+    assert "moyenne des quartiers" not in outputs
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []

@@ -1,29 +1,37 @@
-"""French sentences of the written diagnosis, one per salient fact (:mod:`.facts`).
+"""French sentences of the written diagnosis, one per fact (:mod:`.facts` chooses the facts).
 
-Each sentence states the figure, its year, the comparison with all QPV of the EPCI and, when there
-is an earlier eligible year, the change, e.g.
+A sentence states the figure and its year, then what makes it a fact — a marked gap to the set of
+all quartiers of the EPCI (with its magnitude), a rank, a marked change — e.g.
 
-    « 44,1 % des 16-25 ans ne sont ni en formation ni en emploi en 2019, contre 36,4 % pour la
-    moyenne des quartiers prioritaires de Valenciennes Métropole (+2,3 points depuis 2014). »
+    « 44,1 % des 16-25 ans ne sont ni en formation ni en emploi en 2022, contre 22,0 % pour
+    l'ensemble des quartiers prioritaires de Valenciennes Métropole, soit 22,1 points de plus (deux
+    fois plus) ; c'est le niveau le plus élevé des 15 quartiers prioritaires ; une hausse de 6,3
+    points depuis 2017, plus forte que dans l'ensemble de ces quartiers. »
 
 Main clause
     * the catalogue entry's optional ``phrase:`` key (read through ``Indicateur.extra``), a pattern
       with ``{valeur}`` and optionally ``{annee}`` and ``{libelle}``; `` en {annee}`` is appended
       when the pattern does not place the year itself;
-    * otherwise a generic template chosen by the unit (``%``, ``€``, ``€/mois``, ``nombre``,
-      ``indice``: the value is formatted by :func:`observatoire.fr.format_valeur`) and by the
+    * otherwise a generic template chosen by the unit (the value is formatted by
+      :func:`observatoire.fr.format_valeur`, as in the table) and, when the gap is marked, by the
       polarity and the side of the gap (« atteint » for a fragile level, « n'atteint que » for a
       low value of a higher-is-better indicator, « est de » otherwise), with the article built from
       the label (« le taux… », « la part… », « l'indice… »); labels whose article cannot be
       guessed give « Libellé : valeur en année ».
-Comparison
-    « , contre {référence} pour la moyenne des quartiers prioritaires de/d'{EPCI} ».
-Change
-    « (+2,3 points depuis 2014) » for a ``%`` unit (``point`` singular below 2, French rule),
-    « (+3,2 % depuis 2017) » otherwise, « (stable depuis 2014) » when it rounds to zero.
+Gap (only when marked, :mod:`.facts` rule 5)
+    « , contre {référence} pour l'ensemble des quartiers prioritaires de {EPCI}, soit 7,7 points de
+    plus (un tiers de plus) »; « 23 % de moins » for euros and indices; the magnitude only when the
+    ratio is near a named one (:data:`.facts.AMPLEURS`). A 2015 sheet says « quartiers
+    prioritaires 2015 ». Never « moyenne »: the reference is a pooled rate.
 Rank
-    when the quartier ranks first or last among at least 3 quartiers: « ; c'est le niveau le plus
-    élevé (le plus bas) des 15 quartiers prioritaires ».
+    with a marked gap, when the quartier ranks first or last among at least 3 quartiers:
+    « ; c'est le niveau le plus élevé (le plus bas) des 15 quartiers prioritaires ».
+Change (only when marked, rule 6)
+    « ; une hausse de 6,3 points depuis 2017, plus forte que dans l'ensemble de ces quartiers »
+    (« moins forte que… », « à l'inverse de… », « quand l'ensemble … évolue peu »); the amount is
+    the table's « Évolution » cell without its sign. A change below the threshold is never quoted.
+Marks
+    ``marque`` (mixed sheets only) follows every simulated figure, as in the tables.
 """
 
 from __future__ import annotations
@@ -86,17 +94,17 @@ def _capitalise(s: str) -> str:
 
 
 def format_evolution(fact: Fact, decimales: int = 1) -> str:
-    """« +2,3 points », « −1,0 point », « +3,2 % » or « stable » (empty when no change)."""
+    """« +2,3 points », « −1,0 point », « +3,2 % » (empty when the change is not a fact)."""
     if fact.evolution is None or fact.millesime_precedent is None:
         return ""
-    if round(fact.evolution, decimales) == 0:
-        return "stable"
     if fact.evolution_unite == "points":
         return fr.format_points(fact.evolution, decimales)
     return fr.format_pourcentage(fact.evolution, decimales, signe=True)
 
 
 def _verbe(fact: Fact, ind: Indicateur) -> str:
+    if not fact.ecart_marque:
+        return "est de"
     if ind.polarite == 1 and fact.valeur > fact.reference:
         return "atteint"
     if ind.polarite == -1 and fact.valeur < fact.reference:
@@ -104,9 +112,12 @@ def _verbe(fact: Fact, ind: Indicateur) -> str:
     return "est de"
 
 
-def main_clause(fact: Fact, ind: Indicateur) -> str:
-    """The clause stating the figure and its year (catalogue pattern or generic template)."""
-    valeur = fr.format_valeur(fact.valeur, ind.unite, ind.decimales)
+def main_clause(fact: Fact, ind: Indicateur, marque: str = "") -> str:
+    """The clause stating the figure and its year (catalogue pattern or generic template).
+
+    ``marque`` is appended to the value when it is simulated (mixed sheets, see :mod:`.render`).
+    """
+    valeur = fr.format_valeur(fact.valeur, ind.unite, ind.decimales) + (marque if fact.simule_valeur else "")
     annee = str(fact.millesime)
     pattern = (ind.extra or {}).get("phrase")
     if pattern:
@@ -123,34 +134,101 @@ def main_clause(fact: Fact, ind: Indicateur) -> str:
     return f"{sujet} {_verbe(fact, ind)} {valeur} en {annee}"
 
 
-def phrase(fact: Fact, ind: Indicateur) -> str:
-    """The full French sentence of one fact (figure, year, comparison, change, rank)."""
-    nom = fact.reference_libelle
-    ref = fr.format_valeur(fact.reference, ind.unite, ind.decimales)
-    s = main_clause(fact, ind)
-    s += f", contre {ref} pour la moyenne des quartiers prioritaires {elide('de', nom)}"
-    evol = format_evolution(fact)
+def nom_ensemble(fact: Fact) -> str:
+    """« l'ensemble des quartiers prioritaires de Valenciennes Métropole » (« … prioritaires 2015 de … »)."""
+    geo = f" {fact.geographie_reference}" if fact.geographie_reference else ""
+    return f"l'ensemble des quartiers prioritaires{geo} {elide('de', fact.reference_libelle)}"
+
+
+def format_ecart(fact: Fact, ind: Indicateur) -> str:
+    """« 7,7 points de plus », « 1,5 point de moins », « 23 % de moins » (the gap of printed values)."""
+    d = fact.ecart or 0.0
+    sens = "de plus" if d > 0 else "de moins"
+    if ind.unite == "%":
+        dec = ind.decimales if ind.decimales is not None else 1
+        txt = fr.format_nombre(abs(d), dec)
+        mot = "point" if abs(round(d, dec)) < 2 else "points"
+        return f"{txt}{fr.NBSP}{mot} {sens}"
+    return f"{fr.format_pourcentage(abs(d), 0)} {sens}"
+
+
+def _comparaison_evolution(fact: Fact, ind: Indicateur, ensemble: str) -> str:
+    """« plus forte que dans l'ensemble … », « à l'inverse de … », « quand … évolue peu »."""
+    from .facts import seuil_evolution
+    d, dref = fact.evolution or 0.0, fact.evolution_reference
+    if dref is None:
+        return ""
+    seuil, _ = seuil_evolution(ind)
+    if abs(dref) < seuil:
+        return f", quand {ensemble} évolue peu"
+    if (d > 0) != (dref > 0):
+        return f", à l'inverse {elide('de', ensemble)}"
+    return f", {'plus' if abs(d) > abs(dref) else 'moins'} forte que dans {ensemble}"
+
+
+def clause_evolution(fact: Fact, ind: Indicateur, ensemble: str, marque: str = "") -> str:
+    """« une hausse de 6,3 points depuis 2017, plus forte que dans … » (empty when not a fact)."""
+    if not fact.evolution_marquee or fact.evolution is None or fact.millesime_precedent is None:
+        return ""
+    mot = "une hausse" if fact.evolution > 0 else "une baisse"
+    if fact.evolution_unite == "points":
+        dec = ind.decimales if ind.decimales is not None else 1
+        txt = fr.format_nombre(abs(fact.evolution), dec)
+        qty = f"{txt}{fr.NBSP}{'point' if abs(round(fact.evolution, dec)) < 2 else 'points'}"
+    else:
+        qty = fr.format_pourcentage(abs(fact.evolution), 1)
+    sim = marque if (fact.simule_valeur or fact.simule_precedent) else ""
+    return (f"{mot} de {qty}{sim} depuis {fact.millesime_precedent}"
+            f"{_comparaison_evolution(fact, ind, ensemble)}")
+
+
+def clause_rang(fact: Fact) -> str:
+    """« c'est le niveau le plus élevé des 15 quartiers prioritaires » when the quartier ranks first or last."""
+    if fact.rang is None or not fact.n_pairs or fact.n_pairs < 3:
+        return ""
+    n = fact.n_pairs - 1 if fact.hors_pairs else fact.n_pairs
+    fiables = " dont le chiffre est fiable" if (fact.n_quartiers or 0) > n else ""
+    if fact.geographie_reference:
+        fiables = f" {fact.geographie_reference}{fiables}"
+    if fact.hors_pairs:  # a watch zone is not a quartier prioritaire: compare, do not rank it among them
+        if fact.rang == 1:
+            return f"c'est plus que dans chacun des {n} quartiers prioritaires{fiables}"
+        if fact.rang == fact.n_pairs:
+            return f"c'est moins que dans chacun des {n} quartiers prioritaires{fiables}"
+        return ""
+    if fact.rang == 1:
+        return f"c'est le niveau le plus élevé des {n} quartiers prioritaires{fiables}"
+    if fact.rang == fact.n_pairs:
+        return f"c'est le niveau le plus bas des {n} quartiers prioritaires{fiables}"
+    return ""
+
+
+def phrase(fact: Fact, ind: Indicateur, marque: str = "") -> str:
+    """The full French sentence of one fact (figure, year, gap and magnitude, rank, change).
+
+    ``marque``: text appended to every simulated figure (empty: no mark).
+    """
+    ensemble = nom_ensemble(fact)
+    s = main_clause(fact, ind, marque)
+    if fact.ecart_marque:
+        ref = fr.format_valeur(fact.reference, ind.unite, ind.decimales) + (marque if fact.simule_reference else "")
+        gap = format_ecart(fact, ind) + (marque if (fact.simule_valeur or fact.simule_reference) else "")
+        s += f", contre {ref} pour {ensemble}, soit {gap}"
+        if fact.ampleur:
+            s += f" ({fact.ampleur})"
+        rang = clause_rang(fact)
+        if rang:
+            s += f"{fr.NNBSP}; {rang}"
+        ensemble = "l'ensemble de ces quartiers"
+    evol = clause_evolution(fact, ind, ensemble, marque)
     if evol:
-        s += f" ({evol} depuis {fact.millesime_precedent})"
-    if fact.rang is not None and fact.n_pairs and fact.n_pairs >= 3:
-        # ranked among the quartiers whose figure is usable: say so when some were left out
-        n = fact.n_pairs - 1 if fact.hors_pairs else fact.n_pairs
-        fiables = " dont le chiffre est fiable" if (fact.n_quartiers or 0) > n else ""
-        if fact.hors_pairs:  # a watch zone is not a quartier prioritaire: compare, do not rank it among them
-            if fact.rang == 1:
-                s += f"{fr.NNBSP}; c'est plus que dans chacun des {n} quartiers prioritaires{fiables}"
-            elif fact.rang == fact.n_pairs:
-                s += f"{fr.NNBSP}; c'est moins que dans chacun des {n} quartiers prioritaires{fiables}"
-        elif fact.rang == 1:
-            s += f"{fr.NNBSP}; c'est le niveau le plus élevé des {n} quartiers prioritaires{fiables}"
-        elif fact.rang == fact.n_pairs:
-            s += f"{fr.NNBSP}; c'est le niveau le plus bas des {n} quartiers prioritaires{fiables}"
+        s += f"{fr.NNBSP}; {evol}"
     return _capitalise(s) + "."
 
 
-def phrases(facts: list[Fact], catalogue: dict[str, Indicateur]) -> list[str]:
+def phrases(facts: list[Fact], catalogue: dict[str, Indicateur], marque: str = "") -> list[str]:
     """Sentences for ``facts`` (same order)."""
-    return [phrase(f, catalogue[f.indicateur]) for f in facts]
+    return [phrase(f, catalogue[f.indicateur], marque) for f in facts]
 
 
 def slug(texte: str) -> str:

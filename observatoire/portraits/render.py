@@ -1,32 +1,39 @@
-"""Quartier portraits: one self-contained HTML sheet per quartier, an index, and A4 PDFs.
+"""Quartier portraits: a two-page fiche per quartier with its annex, indexes, and A4 PDFs.
 
-``build_portraits(config)`` reads the processed data (``indicateurs.csv``: every figure printed on a
-sheet is the CSV's; the GeoPackage for geometries, communes and sources), the catalogue and the
-optional qualitative notes ``<[portraits] notes>/<code>.md``, and writes
-``<chemins.portraits>/<code>.html``, ``index.html`` and (``pdf=True``) ``<code>.pdf``.
+``build_portraits(config)`` reads the processed data once (:mod:`.inputs`: ``indicateurs.csv``, the
+GeoPackage, the catalogue, the notes ``<[portraits] notes>/<code>.md``), writes one self-contained
+``<chemins.portraits>/<code>.html`` per quartier and the geography's index, then (``pdf=True``) prints
+``<code>.pdf`` (the fiche) and ``<code>-annexe.pdf`` (the annex) through :mod:`.pdf`.
 
-A sheet: name, code, communes with the quartier's share in each, population and its year; a locator
-map (inline SVG: the quartier, the other geography's perimeters dashed, the other quartiers hatched,
-commune outlines and names); the written diagnosis (:mod:`.facts`, :mod:`.phrases`); one block per
-theme (:data:`observatoire.catalogue.THEMES` order) with, per indicator, the value, year, change, the
-reference territories and a position strip; the partner figures with their source; the notes
-(``## Atouts``, ``## Points de vigilance``, ``## Enjeux retenus``). « Données simulées » appears on
-every screen and printed page when any input is simulated, never otherwise.
+A sheet is what an analyst signs and hands over:
+
+* **page 1** — identity (communes and the quartier's share in each, population, surface), a locator
+  map (the quartier, the other geography's perimeters dashed, the other quartiers hatched), and the
+  key figures (:data:`CHIFFRES_CLES`) with their change and the reference territories of the
+  quartier's geography (:data:`observatoire.tidy.REFERENCES`: a 2024 sheet reads only 2024 quartier
+  sets, a 2015 sheet only 2015 ones);
+* **page 2** — the written diagnosis (:mod:`.facts`, :mod:`.phrases`) grouped by theme, the notes
+  « Atouts / Points de vigilance / Enjeux retenus », the sources named by producer and edition, the
+  method (with the back-test paragraph, :mod:`.verification`), the unavailable references and their
+  reason, the producers' notes;
+* **annex** (after a page break; its own PDF) — one table per theme with every indicator, its
+  position strip, definitions and limits, the commune parts of a multi-commune quartier and the
+  partners' figures.
+
+Provenance follows :mod:`.cells`: one banner when every figure is simulated, none when all are real,
+a mark on each simulated figure otherwise. A reference column with no figure on the sheet is left
+out and its reason is given in the notes.
 
 Optional keys of ``[portraits]``: ``notes`` (folder, default ``notes``), ``pdf`` (bool),
 ``annee_comparaison`` (earlier year for changes), ``catalogue`` (path of an alternative catalogue
-YAML, mainly for tests and analysts' experiments). Changes follow INSEE's census rule: two census
-editions fewer than ``[indicateurs] annees_ecart_min`` years apart (default 5) are never compared,
-on the sheet as in the diagnosis (:func:`observatoire.indicators.comparable`); the change is then
-left empty.
+YAML). Changes follow INSEE's census rule (``[indicateurs] annees_ecart_min``, default 5).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import math
+import functools
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +42,19 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
 
 from .. import fr
-from ..catalogue import THEMES, Indicateur, load_catalogue
+from ..catalogue import THEMES, Indicateur
 from ..errors import ObservatoireError
-from ..store import simulated_inputs, write_text_atomic
-from ..tidy import METHODES_LIBELLES
+from ..progress import suivre
+from ..store import write_text_atomic
+from ..tidy import METHODES_ESTIMATION, REFERENCES, TYPES_LIBELLES
 from . import svg
-from .facts import METHODES_ESTIMATION, comparison_year, select_facts
-from .phrases import elide, nom_court_epci, phrase, slug
+from .cells import MARQUE_SIMULE, Partie, change_text, mode_provenance, partner_value, value_cell
+from .facts import comparison_year, n_comparables, regles_texte, select_facts
+from .index import set_pdf_links, write_index
+from .inputs import (SECTIONS_NOTES, Inputs, load_inputs, read_indicateurs, read_notes,  # noqa: F401
+                     render_markdown)
+from .phrases import elide, phrase
+from .verification import paragraphe as verification_paragraphe
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -52,282 +65,16 @@ GEOGRAPHIES = {
     "zones": ("zone", "zones", "libelle", None),
 }
 
-REFERENCES = [  # (type_territoire, column heading)
-    ("commune", "Commune"),
-    ("epci", "EPCI"),
-    ("ensemble_qpv_epci", "QPV de l'EPCI"),
-    ("ensemble_qpv_departement", "QPV du département"),
-    ("departement", "Département"),
-    ("france", "France métropolitaine"),
-]
-
-SECTIONS_NOTES = {"atouts": "Atouts", "points_de_vigilance": "Points de vigilance",
-                  "enjeux_retenus": "Enjeux retenus"}
+#: Key figures of page 1, in order (the contract's themes); a theme with none of them in the
+#: catalogue contributes its first comparable indicator. At most :data:`MAX_CHIFFRES_CLES` rows.
+CHIFFRES_CLES = ("taux_pauvrete", "revenu_median_mensuel", "revenu_mensuel_q1", "taux_emploi_15_64", "part_neet_16_25",
+                 "part_deld", "part_15_plus_non_diplomes", "taux_scolarisation_15_24",
+                 "part_familles_monoparentales", "part_allocataires_prestations_50pct", "part_c2s",
+                 "part_moins_14_ans", "part_menages_locataires_hlm")
+MAX_CHIFFRES_CLES = 14
 
 
-TEXT_COLUMNS = ["type_territoire", "code_territoire", "libelle_territoire", "indicateur", "statut", "methode",
-                "qualite", "source"]
-
-
-# ----------------------------------------------------------------------------------------- inputs
-def read_indicateurs(csv_path: Path, gpkg: Path | None = None) -> pd.DataFrame:
-    """The tidy indicator table, from the CSV (else the GeoPackage layer ``indicateurs``)."""
-    if Path(csv_path).exists():
-        df = pd.read_csv(csv_path, sep=";", encoding="utf-8-sig", dtype={c: str for c in TEXT_COLUMNS})
-    elif gpkg is not None and Path(gpkg).exists():
-        import pyogrio
-        df = pyogrio.read_dataframe(gpkg, layer="indicateurs", read_geometry=False)
-    else:
-        raise ObservatoireError("Le tableau des indicateurs est introuvable (indicator table not found).",
-                                fichier=str(csv_path), correction="lancez d'abord « observatoire build »")
-    missing = [c for c in TEXT_COLUMNS + ["millesime", "valeur"] if c not in df.columns]
-    if missing:
-        raise ObservatoireError(f"Colonnes absentes du tableau des indicateurs : {', '.join(missing)}.",
-                                fichier=str(csv_path), correction="relancez « observatoire build » "
-                                "(format décrit dans docs/contracts.md)")
-    for c in TEXT_COLUMNS:
-        df[c] = df[c].astype("string").fillna("").astype(object)
-    df["millesime"] = pd.to_numeric(df["millesime"], errors="coerce").astype("Int64")
-    df["valeur"] = pd.to_numeric(df["valeur"], errors="coerce").astype(float)
-    return df
-
-
-def _layer(gpkg: Path, name: str):
-    import geopandas as gpd
-    import pyogrio
-    if name not in {n for n, _ in pyogrio.list_layers(gpkg)}:
-        return None
-    return gpd.read_file(gpkg, layer=name)
-
-
-def _partner_meta(config, catalogue: dict[str, Indicateur]) -> dict[tuple, dict[str, str]]:
-    """Labels, units and quotes of partner figures, keyed by ``(source, indicateur, code, millesime)``
-    and ``(source, indicateur)``.
-
-    Read through :func:`observatoire.sources.partner.partner_figures` (the same reading as the
-    import, so units match the tidy values: ratios already × 100); when that module is unavailable,
-    from the ``reference_figures`` columns of the CSV (``indicator``, ``label_fr``, ``unit``).
-    """
-    meta: dict[tuple, dict[str, str]] = {}
-    for p in config.partenaires:
-        figures = None
-        try:
-            from ..sources.partner import partner_figures
-            figures = partner_figures(p, config, catalogue)
-        except (ImportError, ObservatoireError):
-            figures = None
-        if figures is not None:
-            for r in figures.itertuples(index=False):
-                d = {"libelle": str(r.libelle_indicateur or ""), "unite": str(r.unite or ""),
-                     "citation": str(r.citation or "")}
-                if not pd.isna(r.millesime):
-                    meta.setdefault((p["id"], r.indicateur, str(r.code_territoire), int(r.millesime)), d)
-                meta.setdefault((p["id"], r.indicateur), d)
-            continue
-        f = Path(p["fichier"])
-        if not f.exists() or f.suffix.lower() != ".csv":
-            continue
-        try:
-            t = pd.read_csv(f, dtype=str, encoding="utf-8-sig")
-        except (UnicodeDecodeError, pd.errors.ParserError):
-            continue
-        if not {"indicator", "label_fr"} <= set(t.columns):
-            continue
-        for r in t.itertuples(index=False):
-            unite = str(getattr(r, "unit", "") or "")
-            unite = {"ratio": "%", "count": "nombre"}.get(unite, unite)   # the import turns ratios into %
-            d = {"libelle": str(r.label_fr), "unite": unite, "citation": str(getattr(r, "quote", "") or "")}
-            year = str(getattr(r, "year", "") or "")
-            if year.isdigit():
-                meta.setdefault((p["id"], r.indicator, str(getattr(r, "territory_code", "")), int(year)), d)
-            meta.setdefault((p["id"], r.indicator), d)
-    return meta
-
-
-@dataclass
-class Inputs:
-    """Everything a sheet is built from (read once for all sheets)."""
-
-    config: Any
-    table: pd.DataFrame
-    catalogue: dict[str, Indicateur]
-    layers: dict[str, Any]
-    simulated: list[str]
-    partner_meta: dict
-    partner_names: dict[str, str]
-    code_epci: str
-    nom_epci: str
-    index: dict = field(default_factory=dict)
-    years: dict = field(default_factory=dict)   # (type, code, indicateur) → sorted years
-    tout_simule: bool = False     # every published figure simulated: one notice instead of per-cell marks
-
-
-def load_inputs(config, catalogue: dict[str, Indicateur] | None = None) -> Inputs:
-    """Read the processed data, catalogue, simulated flags and partner labels."""
-    gpkg = Path(config.paths.gpkg)
-    if not gpkg.exists():
-        raise ObservatoireError("Le GeoPackage des données traitées est introuvable (GeoPackage not found).",
-                                fichier=str(gpkg), correction="lancez d'abord « observatoire build »")
-    table = read_indicateurs(config.paths.indicateurs_csv, gpkg)
-    if catalogue is None:
-        alt = config.section("portraits").get("catalogue")
-        if alt:
-            p = Path(alt) if Path(alt).is_absolute() else config.paths.root / alt
-            catalogue = load_catalogue(p, validate=False)
-        else:
-            catalogue = load_catalogue()
-    layers = {n: _layer(gpkg, n) for n in ("communes", "epci", "qpv_2024", "qpv_2015", "zones", "qpv_communes")}
-    simulated = simulated_inputs(gpkg)
-    if (table["statut"] == "simule").any() and not simulated:
-        simulated = ["tableau des indicateurs (statut « simule »)"]
-    epci = layers.get("epci")
-    code_epci = config.territoire.epci or (str(epci["siren"].iloc[0]) if epci is not None and len(epci) else "")
-    nom = str(epci["nom"].iloc[0]) if epci is not None and len(epci) else ""
-    if not code_epci:
-        codes = table.loc[table["type_territoire"] == "ensemble_qpv_epci", "code_territoire"].unique()
-        code_epci = str(codes[0]) if len(codes) else ""
-    if not nom:
-        nom = config.territoire.nom or "l'agglomération"
-    names = {p["id"]: str(p.get("libelle") or p["id"]) for p in config.partenaires}
-    inp = Inputs(config, table, catalogue, layers, simulated, _partner_meta(config, catalogue), names, code_epci,
-                 nom_court_epci(nom))
-    regular = table[table["methode"] != "partenaire"]
-    inp.tout_simule = bool(len(regular)) and bool(regular["statut"].isin(["simule", "secret", "nd"]).all()) \
-        and bool((regular["statut"] == "simule").any())
-    inp.index = {(r.type_territoire, r.code_territoire, r.indicateur, int(r.millesime)): r
-                 for r in regular.itertuples(index=False) if not pd.isna(r.millesime)}
-    years: dict[tuple[str, str, str], set[int]] = {}
-    for (t, c, i, y) in inp.index:
-        years.setdefault((t, c, i), set()).add(y)
-    inp.years = {k: sorted(v) for k, v in years.items()}
-    return inp
-
-
-# ------------------------------------------------------------------------------------ formatting
-def _is_estimate(row) -> bool:
-    return str(row.methode) in METHODES_ESTIMATION
-
-
-def value_cell(row, ind: Indicateur, marque_simule: bool = True) -> dict[str, Any]:
-    """Display of one figure: text, status marks (secret, nd, estimé, simulé) and data attributes."""
-    if row is None:
-        return {"texte": "—", "marques": [], "titre": "aucune donnée", "vide": True}
-    statut = str(row.statut)
-    attrs = {"territoire": row.code_territoire, "type": row.type_territoire, "indicateur": row.indicateur,
-             "millesime": int(row.millesime)}
-    if statut == "secret":
-        return {"texte": "secret", "classe": "secret", "marques": [], "titre": "secret statistique : valeur "
-                "non publiée par le producteur", "attrs": attrs, "statut": statut}
-    if statut == "nd" or row.valeur is None or (isinstance(row.valeur, float) and math.isnan(row.valeur)):
-        return {"texte": "n. d.", "classe": "nd", "marques": [], "titre": "non disponible", "attrs": attrs,
-                "statut": "nd"}
-    marques = []
-    if _is_estimate(row) or statut == "estime":
-        q = str(row.qualite) or "non évaluée"
-        meth = METHODES_LIBELLES.get(str(row.methode), str(row.methode) or "méthode non précisée")
-        if ind.type == "valeur_producteur":
-            # medians and quartiles do not add up: a value carried from other perimeters is a rough guide
-            marques.append({"code": "e", "titre": f"approximation ({meth}) : moyenne pondérée des valeurs "
-                            "publiées sur d'autres périmètres, pas une médiane ou un quartile du quartier",
-                            "texte": f"approximation ({meth}), à lire avec prudence"})
-        else:
-            marques.append({"code": "e", "titre": f"estimé (méthode : {meth}, qualité : {q})",
-                            "texte": f"estimé ({meth}), qualité {q}"})
-    if statut == "simule" and marque_simule:
-        marques.append({"code": "sim", "titre": "valeur simulée", "texte": ""})
-    return {"texte": fr.format_valeur(row.valeur, ind.unite, ind.decimales), "marques": marques,
-            "titre": "", "attrs": attrs, "statut": statut, "valeur": float(row.valeur)}
-
-
-def change_text(row, row0, ind: Indicateur) -> str:
-    """« +2,3 points » (``%``) or « +3,2 % » between two usable figures; empty otherwise."""
-    if row is None or row0 is None:
-        return ""
-    if str(row.statut) in ("secret", "nd") or str(row0.statut) in ("secret", "nd"):
-        return ""
-    v, v0 = row.valeur, row0.valeur
-    if any(x is None or math.isnan(x) for x in (v, v0)):
-        return ""
-    dec = 1
-    if ind.unite == "%":
-        d = v - v0
-        return "stable" if round(d, dec) == 0 else fr.format_points(d, dec)
-    if v0 == 0:
-        return ""
-    d = 100 * (v - v0) / abs(v0)
-    return "stable" if round(d, dec) == 0 else fr.format_pourcentage(d, dec, signe=True)
-
-
-def _annees(years: list[int]) -> str:
-    ys = [str(y) for y in sorted(set(years))]
-    return ys[0] if len(ys) == 1 else ", ".join(ys[:-1]) + " et " + ys[-1]
-
-
-def partner_value(valeur: float, unite: str) -> str:
-    """Format a partner figure with the unit of the partner table (``%``, ``points``, ``€``, ``count``)."""
-    if valeur is None or math.isnan(valeur):
-        return "n. d."
-    dec = 0 if float(valeur).is_integer() else (1 if round(valeur, 1) == valeur else 2)
-    if unite == "%":
-        return fr.format_pourcentage(valeur, dec)
-    if unite == "points":
-        return fr.format_points(valeur, max(dec, 1))
-    if unite in ("€", "euros"):
-        return fr.format_euros(valeur, dec)
-    return fr.format_nombre(valeur, dec)
-
-
-# ----------------------------------------------------------------------------------------- notes
-_LIST_ITEM = re.compile(r"^([-*]|\d+\.)\s+")
-
-def render_markdown(text: str) -> Markup:
-    """Markdown → safe HTML: raw HTML is escaped, unsafe links are refused (markdown-it-py)."""
-    try:
-        from markdown_it import MarkdownIt
-    except ImportError:                                      # minimal safe subset
-        out, items = [], []
-        for line in text.splitlines():
-            s = line.strip()
-            if _LIST_ITEM.match(s):
-                items.append(f"<li>{escape(_LIST_ITEM.sub('', s))}</li>")
-                continue
-            if items:
-                out.append("<ul>" + "".join(items) + "</ul>")
-                items = []
-            if s:
-                out.append(f"<p>{escape(s)}</p>")
-        if items:
-            out.append("<ul>" + "".join(items) + "</ul>")
-        return Markup("".join(out))
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False})
-    return Markup(md.render(text))
-
-
-def read_notes(path: Path) -> dict[str, Markup]:
-    """Sections ``## Atouts``, ``## Points de vigilance``, ``## Enjeux retenus`` of a notes file."""
-    if not path.exists():
-        return {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise ObservatoireError("Le fichier de notes n'est pas encodé en UTF-8.", fichier=str(path),
-                                correction="enregistrez-le en UTF-8") from e
-    sections: dict[str, list[str]] = {}
-    current = None
-    for line in text.splitlines():
-        m = re.match(r"^##\s+(.+?)\s*#*\s*$", line)
-        if m:
-            key = slug(m.group(1))
-            current = key if key in SECTIONS_NOTES else None
-            if current:
-                sections.setdefault(current, [])
-            continue
-        if current:
-            sections[current].append(line)
-    return {k: render_markdown("\n".join(v)) for k, v in sections.items() if "\n".join(v).strip()}
-
-
-# ----------------------------------------------------------------------------------------- sheet
+# ------------------------------------------------------------------------------------- helpers
 def quartiers_list(inp: Inputs, geographie: str) -> list[tuple[str, str]]:
     """``(code, name)`` of every quartier of a geography, sorted by code."""
     if geographie not in GEOGRAPHIES:
@@ -390,11 +137,156 @@ def _locator(inp: Inputs, code: str, geographie: str, geom, nom: str) -> Markup:
                            geographie=geographie, titre=f"Carte de situation : {nom}")
 
 
+def _legende_carte(inp: Inputs, geographie: str) -> list[str]:
+    """Legend entries of the locator map; a layer built from a simulated file says so."""
+    sim = {k: " (simulé)" if inp.layer_simule(k) else "" for k in ("qpv_2024", "qpv_2015")}
+    sims = {k: " (simulés)" if inp.layer_simule(k) else "" for k in ("qpv_2024", "qpv_2015")}
+    if geographie == "2024":
+        return [f"Quartier (périmètre 2024){sim['qpv_2024']}", f"Autres quartiers 2024{sims['qpv_2024']}",
+                f"Périmètres 2015{sims['qpv_2015']}"]
+    if geographie == "2015":
+        return [f"Quartier (périmètre 2015){sim['qpv_2015']}", f"Autres quartiers 2015{sims['qpv_2015']}",
+                f"Périmètres 2024{sims['qpv_2024']}"]
+    return ["Zone observée", f"Quartiers prioritaires 2024{sims['qpv_2024']}", ""]
+
+
+def read_annees_ecart_min(config) -> int:
+    """``[indicateurs] annees_ecart_min`` (see :meth:`observatoire.config.Config.annees_ecart_min`)."""
+    return config.annees_ecart_min
+
+
+def key_indicators(catalogue: dict[str, Indicateur]) -> list[str]:
+    """Indicators of the page-1 table: :data:`CHIFFRES_CLES` in the catalogue, then one per uncovered theme."""
+    ids = [i for i in CHIFFRES_CLES if i in catalogue]
+    covered = {catalogue[i].theme for i in ids}
+    for ind in catalogue.values():
+        if ind.theme not in covered and ind.type != "effectif" and ind.id != "part_femmes":
+            ids.append(ind.id)
+            covered.add(ind.theme)
+    theme_rank = {t: k for k, t in enumerate(THEMES)}
+    order = {i: k for k, i in enumerate(ids)}
+    ids.sort(key=lambda i: (theme_rank.get(catalogue[i].theme, len(theme_rank)), order[i]))
+    return ids[:MAX_CHIFFRES_CLES]
+
+
+#: Producers and datasets named in a sheet's source line, by catalogue source family.
+PRODUCTEURS = {"insee_rp": "Insee, recensement de la population", "insee_filosofi": "Insee, Filosofi",
+               "caf": "Cnaf, données allocataires", "cnam": "Assurance maladie (CPAM)",
+               "france_travail": "France Travail – Dares, demandeurs d'emploi"}
+
+
+def sources_texte(pairs: list[tuple[Indicateur, set[int]]], detail: bool = False) -> str:
+    """« Insee, recensement de la population 2017 et 2022 ; Insee, Filosofi 2021 » (producers and editions).
+
+    ``detail``: name each indicator's own ``source_libelle`` (annex) instead of its producer.
+    """
+    by: dict[str, set[int]] = {}
+    for ind, years in pairs:
+        src = (ind.source_libelle or ind.source) if detail else PRODUCTEURS.get(ind.source, ind.source_libelle
+                                                                                 or ind.source)
+        by.setdefault(src, set()).update(y for y in years if y is not None)
+    out = []
+    for s, ys in by.items():
+        if re.search(r"\d{4}", s) or not ys:
+            out.append(s)
+        else:
+            yy = [str(y) for y in sorted(ys)]
+            out.append(f"{s} {yy[0] if len(yy) == 1 else ', '.join(yy[:-1]) + ' et ' + yy[-1]}")
+    return " ; ".join(out)
+
+
+# ------------------------------------------------------------------------------- reference columns
+def reference_columns(inp: Inputs, geographie: str, commune_principale: dict | None, dep: str,
+                      nom_dep: str) -> list[dict[str, str]]:
+    """The reference columns of a sheet: type, code, short heading, long name (``tidy.REFERENCES`` order)."""
+    geo = "2024" if geographie == "zones" else geographie
+    shy = "\u00ad"                                   # soft hyphen: narrow print columns break cleanly
+    nom_epci = inp.nom_epci
+    com_nom = (commune_principale or {}).get("nom", "Commune")
+    spec = {
+        "commune": ((commune_principale or {}).get("code", ""), com_nom,
+                    f"commune {elide('de', com_nom)}" if commune_principale else "commune"),
+        "epci": (inp.code_epci, "EPCI", nom_epci),
+        f"ensemble_qpv{geo}_epci": (inp.code_epci, f"QPV {geo} de l'EPCI",
+                                    f"ensemble des quartiers prioritaires {geo} {elide('de', nom_epci)}"),
+        f"ensemble_qpv{geo}_departement": (dep, f"QPV {geo} du dépar{shy}tement",
+                                           f"ensemble des quartiers prioritaires {geo} du département {dep}"),
+        "departement": (dep, f"Dépar{shy}tement", f"{nom_dep} ({dep})" if nom_dep else f"département {dep}"),
+        f"ensemble_qpv{geo}_france": ("FRM", f"QPV {geo} de France", "ensemble des quartiers prioritaires "
+                                      f"{geo} de France métropolitaine (« Ensemble des QPV » de l'Insee)"),
+        "france": ("FRM", f"France métro{shy}politaine", "France métropolitaine"),
+    }
+    cols = []
+    for t in REFERENCES[geographie]:
+        code, court, long = spec[t]
+        cols.append({"type": t, "code": code, "libelle": court, "titre": long,
+                     "marque": svg.kind_of(t)})
+    return cols
+
+
+def _row_cells(inp: Inputs, ind: Indicateur, type_t: str, code: str, cols, ecart_min: int,
+               annee_comp) -> dict[str, Any] | None:
+    """Cells of one indicator row: quartier, year, change, references (uncounted)."""
+    ys = _years(inp, type_t, code, ind.id)
+    if not ys:
+        return None
+    t = ys[-1]
+    row = _get(inp, type_t, code, ind.id, t)
+    t0 = comparison_year(ys, t, ind, str(row.source) if row is not None else None,
+                         annee_comparaison=int(annee_comp) if annee_comp is not None else None,
+                         annees_ecart_min=ecart_min)
+    row0 = _get(inp, type_t, code, ind.id, t0)
+    refs = [value_cell(_get(inp, c["type"], c["code"], ind.id, t), ind) for c in cols]
+    return {"id": ind.id, "ind": ind, "libelle": ind.libelle_court or ind.libelle, "libelle_long": ind.libelle,
+            "cellule": value_cell(row, ind), "annee": t, "annee0": t0, "evolution": change_text(row, row0, ind),
+            "references": refs, "unite": ind.unite}
+
+
+def _keep_columns(rows: list[dict], cols: list[dict]) -> list[int]:
+    """Indices of the reference columns holding at least one figure on the sheet."""
+    return [k for k in range(len(cols)) if any(r["references"][k].get("valeur") is not None for r in rows)]
+
+
+def _absent_notes(rows: list[dict], cols: list[dict], keep: list[int]) -> list[str]:
+    """Unavailable references and why, e.g. « QPV 2024 du département : non disponible — taux publié sans
+    dénominateur : pas de somme (Taux de pauvreté) »; columns with the same gaps are named together."""
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    whole: list[str] = []
+    for k, c in enumerate(cols):
+        heading = c["libelle"].replace("\u00ad", "")
+        motifs: dict[str, list[str]] = {}
+        for r in rows:
+            cell = r["references"][k]
+            if cell.get("valeur") is not None or cell.get("statut") == "secret":
+                continue
+            motif = cell.get("motif") or ("aucun chiffre dans le tableau des indicateurs" if cell.get("vide")
+                                          else "non publié")
+            motifs.setdefault(motif, []).append(r["libelle"])
+        if not motifs:
+            continue
+        if k not in keep:
+            whole.append(f"{heading} ({c['titre']}) : non disponible — {' ; '.join(motifs)}")
+            continue
+        for motif, libs in motifs.items():
+            groups.setdefault((motif, tuple(libs)), []).append(heading)
+    quartier: dict[str, list[str]] = {}
+    for r in rows:                                   # the quartier's own unavailable figures, with a reason
+        cell = r["cellule"]
+        if cell.get("statut") == "nd" and cell.get("motif"):
+            quartier.setdefault(cell["motif"], []).append(r["libelle"])
+    out = [f"Quartier : non disponible pour {', '.join(libs[:4])}{' …' if len(libs) > 4 else ''} — {motif}"
+           for motif, libs in quartier.items()]
+    for (motif, libs), headings in groups.items():
+        names = ", ".join(libs[:4]) + (" …" if len(libs) > 4 else "")
+        out.append(f"{', '.join(headings)} : non disponible pour {names} — {motif}")
+    return out + whole
+
+
 def _parts(inp: Inputs, code: str, type_t: str, communes: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Values of each commune part of the quartier, at the quartier's latest year per indicator."""
     if type_t != "qpv2024":
         return None
-    codes = sorted({c for (t, c, _i) in inp.years if t == "partie_qpv2024" and c.startswith(code + "_")})
+    codes = inp.parties.get(code)
     if not codes:
         return None
     names = {c["code"]: c["nom"] for c in communes}
@@ -409,21 +301,67 @@ def _parts(inp: Inputs, code: str, type_t: str, communes: list[dict[str, Any]]) 
         if all(c is None for c in cells):
             continue
         lignes.append({"libelle": ind.libelle_court or ind.libelle, "annee": t,
-                       "cellules": [value_cell(c, ind, not inp.tout_simule) for c in cells]})
+                       "cellules": [value_cell(c, ind) for c in cells]})
     return {"colonnes": cols, "lignes": lignes} if lignes else None
 
 
-def read_annees_ecart_min(config) -> int:
-    """``[indicateurs] annees_ecart_min`` (see :meth:`observatoire.config.Config.annees_ecart_min`)."""
-    return config.annees_ecart_min
+def _partners(inp: Inputs, code: str) -> list[dict[str, Any]]:
+    t = inp.table
+    part = t[(t["methode"] == "partenaire") & ((t["code_territoire"] == code)
+                                               | t["code_territoire"].str.startswith(code + "_"))]
+    out = []
+    for r in part.sort_values(["source", "code_territoire", "indicateur", "millesime"]).itertuples(index=False):
+        year = None if pd.isna(r.millesime) else int(r.millesime)
+        meta = (inp.partner_meta.get((r.source, r.indicateur, r.code_territoire, year))
+                or inp.partner_meta.get((r.source, r.indicateur)) or {})
+        ind = inp.catalogue.get(r.indicateur)
+        libelle = meta.get("libelle") or (ind.libelle if ind else r.indicateur.replace("_", " "))
+        unite = meta.get("unite") or (ind.unite if ind else "")
+        if str(r.statut) in ("secret", "nd"):
+            txt = "secret" if str(r.statut) == "secret" else "n. d."
+        elif ind is not None and not meta.get("unite"):
+            txt = fr.format_valeur(r.valeur, ind.unite, ind.decimales)
+        else:
+            txt = partner_value(r.valeur, unite)
+        out.append({"libelle": libelle, "texte": txt, "annee": "" if year is None else year,
+                    "territoire": r.libelle_territoire, "source": inp.partner_names.get(r.source, r.source),
+                    "citation": meta.get("citation", ""), "simule": bool(getattr(r, "simule", False)),
+                    "attrs": {"territoire": r.code_territoire, "indicateur": r.indicateur,
+                              "millesime": "" if year is None else year, "source": r.source}})
+    return out
 
+
+def _mark_sentence(s: str, mode: str) -> Markup:
+    """Escape a sentence; on a mixed sheet turn each simulated mark into its superscript."""
+    html = str(escape(s))
+    if mode == "mixte":
+        html = html.replace(MARQUE_SIMULE, f'<sup class="m-sim" title="chiffre simulé">{MARQUE_SIMULE}</sup>')
+    return Markup(html)
+
+
+def methode_texte(nom_epci: str, geographie: str, ecart_min: int) -> list[str]:
+    """Compact method notes of page 2 (French)."""
+    geo = "2015 " if geographie == "2015" else ""
+    return [
+        "Chiffres du quartier : ceux du producteur quand il publie le quartier, sinon estimés (e) à partir des "
+        "IRIS ou transposés des quartiers 2015, avec une qualité bonne, moyenne ou faible selon la part de la "
+        "population du quartier venant d'IRIS situés majoritairement dans le quartier et la part du quartier "
+        "couverte par les données ; qualité faible en gris, jamais reprise dans le diagnostic ; une médiane "
+        "ou un quartile estimé n'est qu'une approximation.",
+        f"Territoires de référence : les ensembles de quartiers prioritaires {geo}(de l'EPCI, du département, "
+        "de France) et les autres territoires additionnent numérateurs et dénominateurs, jamais des moyennes "
+        "de taux ; médianes et quartiles viennent du producteur.",
+        "Évolutions : en points pour un taux, en % pour un montant"
+        + (f" ; deux recensements distants de moins de {ecart_min} ans ne sont pas comparés (règle de l'Insee)."
+           if ecart_min > 0 else "."),
+        regles_texte(nom_epci),
+    ]
+
+
+# ------------------------------------------------------------------------------------------ sheet
 def sheet_context(inp: Inputs, code: str, geographie: str = "2024", *,
                   annees_ecart_min: int | None = None) -> dict[str, Any]:
-    """Everything the sheet template shows for quartier ``code`` (pure function of ``inp``).
-
-    ``annees_ecart_min``: census editions fewer years apart are not compared (default: the
-    configuration's ``[indicateurs] annees_ecart_min``, else 5).
-    """
+    """Everything the sheet template shows for quartier ``code`` (pure function of ``inp``)."""
     ecart_min = read_annees_ecart_min(inp.config) if annees_ecart_min is None else int(annees_ecart_min)
     type_t, layer, name_col, _ = GEOGRAPHIES[geographie]
     gdf = inp.layers.get(layer)
@@ -445,182 +383,213 @@ def sheet_context(inp: Inputs, code: str, geographie: str = "2024", *,
     if not dep:
         codes = inp.table.loc[inp.table["type_territoire"] == "departement", "code_territoire"].unique()
         dep = str(codes[0]) if len(codes) else ""
-    ref_codes = {"commune": commune_principale["code"] if commune_principale else "", "epci": inp.code_epci,
-                 "ensemble_qpv_epci": inp.code_epci, "ensemble_qpv_departement": dep, "departement": dep,
-                 "france": "FRM"}
+    nom_dep = inp.noms_departements.get(dep, "")
+    cols = reference_columns(inp, geographie, commune_principale, dep, nom_dep)
     annee_comp = inp.config.section("portraits").get("annee_comparaison")
+    fiche, annexe = Partie("fiche"), Partie("annexe")
 
-    # population (indicator ``population``) and its year
+    # all rows (annex), then the columns worth showing
+    rows_by_theme: list[tuple[str, str, list[dict]]] = []
+    autres = [i.theme for i in inp.catalogue.values() if i.theme not in THEMES]
+    theme_order = list(THEMES.items()) + [(t, t.replace("_", " ").capitalize()) for t in dict.fromkeys(autres)]
+    all_rows: dict[str, dict] = {}
+    for theme_id, theme_lib in theme_order:
+        lignes = []
+        for ind in inp.catalogue.values():
+            if ind.theme != theme_id:
+                continue
+            r = _row_cells(inp, ind, type_t, code, cols, ecart_min, annee_comp)
+            if r is not None:
+                lignes.append(r)
+                all_rows[ind.id] = r
+        if lignes:
+            rows_by_theme.append((theme_id, theme_lib, lignes))
+    keep = _keep_columns(list(all_rows.values()), cols)
+    kept_cols = [cols[k] for k in keep]
+
+    def project(r: dict, partie: Partie, position: bool) -> dict:
+        """A display row for one part: counted copies of the cells of the kept columns."""
+        out = dict(r)
+        out["cellule"] = partie.compter(dict(r["cellule"]))
+        out["references"] = [partie.compter(dict(r["references"][k])) for k in keep]
+        if position:
+            ind = r["ind"]
+            points = [(c["marque"], c["libelle"], cell["valeur"]) for c, cell in zip(kept_cols, out["references"])
+                      if cell.get("valeur") is not None and ind.type != "effectif"]
+            if out["cellule"].get("valeur") is not None and ind.type != "effectif":
+                points.append(("quartier", "Quartier", out["cellule"]["valeur"]))
+            out["position"] = svg.position_strip(points) if out["cellule"].get("valeur") is not None else Markup("")
+        return out
+
+    # page 1: identity and key figures
     population = None
     if "population" in inp.catalogue:
         ys = _years(inp, type_t, code, "population")
         for y in reversed(ys):
-            r = _get(inp, type_t, code, "population", y)
-            cell = value_cell(r, inp.catalogue["population"], not inp.tout_simule)
+            cell = value_cell(_get(inp, type_t, code, "population", y), inp.catalogue["population"])
             population = {"cellule": cell, "annee": y,
                           "source": inp.catalogue["population"].source_libelle or inp.catalogue["population"].source}
             if cell.get("valeur") is not None:
                 break
+        if population is not None:
+            fiche.compter(population["cellule"])
+    cles_raw = [all_rows[i] for i in key_indicators(inp.catalogue) if i in all_rows]
+    cles = [project(r, fiche, False) for r in cles_raw]
 
-    themes = []
-    note_no = 0
-    autres = [i.theme for i in inp.catalogue.values() if i.theme not in THEMES]
-    theme_order = list(THEMES.items()) + [(t, t.replace("_", " ").capitalize()) for t in dict.fromkeys(autres)]
-    for theme_id, theme_lib in theme_order:
-        lignes, notes, sources = [], [], {}
-        for ind in inp.catalogue.values():
-            if ind.theme != theme_id:
-                continue
-            ys = _years(inp, type_t, code, ind.id)
-            if not ys:
-                continue
-            t = ys[-1]
-            row = _get(inp, type_t, code, ind.id, t)
-            t0 = comparison_year(ys, t, ind, str(row.source) if row is not None else None,
-                                 annee_comparaison=int(annee_comp) if annee_comp is not None else None,
-                                 annees_ecart_min=ecart_min)
-            row0 = _get(inp, type_t, code, ind.id, t0)
-            cell = value_cell(row, ind, not inp.tout_simule)
-            refs, points = [], []
-            for rtype, heading in REFERENCES:
-                rr = _get(inp, rtype, ref_codes[rtype], ind.id, t)
-                rc = value_cell(rr, ind, not inp.tout_simule)
-                refs.append(rc)
-                if rc.get("valeur") is not None and ind.type != "effectif":
-                    points.append((rtype, heading, rc["valeur"]))
-            if cell.get("valeur") is not None and ind.type != "effectif":
-                points.append(("quartier", "Quartier", cell["valeur"]))
-            strip = svg.position_strip(points) if cell.get("valeur") is not None else Markup("")
-            defs = [x for x in (ind.definition, ind.limites) if x]
-            ref_no = None
-            if defs:
-                note_no += 1
-                ref_no = note_no
-                notes.append({"no": note_no, "libelle": ind.libelle, "texte": " ".join(defs)})
-            src = ind.source_libelle or ind.source
-            sources.setdefault(src, set()).update(y for y in (t, t0) if y is not None)
-            lignes.append({"id": ind.id, "libelle": ind.libelle_court or ind.libelle, "libelle_long": ind.libelle,
-                           "cellule": cell, "annee": t, "evolution": change_text(row, row0, ind), "annee0": t0,
-                           "references": refs, "position": strip, "note": ref_no, "unite": ind.unite})
-        if lignes:
-            src_line = " ; ".join(s if re.search(r"\d{4}", s) else f"{s} {_annees(list(y))}"
-                                  for s, y in sources.items())
-            themes.append({"id": theme_id, "libelle": theme_lib, "lignes": lignes, "notes": notes,
-                           "source": src_line})
-
-    # commune parts of a multi-commune quartier (``partie_qpv2024`` rows, code ``<code_qp>_<insee>``)
-    parties = _parts(inp, code, type_t, communes)
-
-    # written diagnosis
-    facts = select_facts(inp.table, inp.catalogue, code, type_territoire=type_t, code_ensemble=inp.code_epci,
+    # page 2: diagnosis
+    facts = select_facts(inp.faits, inp.catalogue, code, type_territoire=type_t, code_ensemble=inp.code_epci,
                          nom_ensemble=inp.nom_epci,
                          annee_comparaison=int(annee_comp) if annee_comp is not None else None,
                          annees_ecart_min=ecart_min)
-    diagnostic = [phrase(f, inp.catalogue[f.indicateur]) for f in facts]
 
-    # partner figures (their own block, labelled with their source)
-    t = inp.table
-    part = t[(t["methode"] == "partenaire") & ((t["code_territoire"] == code)
-                                               | t["code_territoire"].str.startswith(code + "_"))]
-    partenaires = []
-    for r in part.sort_values(["source", "code_territoire", "indicateur", "millesime"]).itertuples(index=False):
-        year = None if pd.isna(r.millesime) else int(r.millesime)
-        meta = (inp.partner_meta.get((r.source, r.indicateur, r.code_territoire, year))
-                or inp.partner_meta.get((r.source, r.indicateur)) or {})
-        ind = inp.catalogue.get(r.indicateur)
-        own = getattr(r, "libelle_indicateur", None)
-        own = "" if own is None or (isinstance(own, float) and math.isnan(own)) else str(own)
-        libelle = (own or meta.get("libelle")
-                   or (ind.libelle if ind else r.indicateur.replace("_", " ")))
-        unite = meta.get("unite") or (ind.unite if ind else "")
-        if str(r.statut) in ("secret", "nd"):
-            txt = "secret" if str(r.statut) == "secret" else "n. d."
-        elif ind is not None and not meta.get("unite"):
-            txt = fr.format_valeur(r.valeur, ind.unite, ind.decimales)
-        else:
-            txt = partner_value(r.valeur, unite)
-        partenaires.append({"libelle": libelle, "texte": txt, "annee": "" if pd.isna(r.millesime) else int(r.millesime),
-                            "territoire": r.libelle_territoire, "source": inp.partner_names.get(r.source, r.source),
-                            "citation": meta.get("citation", ""),
-                            "attrs": {"territoire": r.code_territoire, "indicateur": r.indicateur,
-                                      "millesime": "" if pd.isna(r.millesime) else int(r.millesime),
-                                      "source": r.source}})
+    # annex
+    themes = []
+    for theme_id, theme_lib, lignes in rows_by_theme:
+        shown = [project(r, annexe, True) for r in lignes]
+        notes = [{"libelle": r["libelle_long"], "texte": " ".join(x for x in (r["ind"].definition, r["ind"].limites) if x)}
+                 for r in lignes if r["ind"].definition or r["ind"].limites]
+        src = sources_texte([(r["ind"], {r["annee"], r["annee0"]}) for r in lignes], detail=True)
+        themes.append({"id": theme_id, "libelle": theme_lib, "lignes": shown, "notes": notes, "source": src})
+    parties = _parts(inp, code, type_t, communes)
+    if parties:
+        for ligne in parties["lignes"]:
+            ligne["cellules"] = [annexe.compter(c) for c in ligne["cellules"]]
+    partenaires = _partners(inp, code)
 
+    mode = mode_provenance(fiche, annexe)
+    marque = MARQUE_SIMULE if mode == "mixte" else ""
+    theme_rank = {t: k for k, (t, _) in enumerate(theme_order)}
+    diagnostic: list[dict[str, Any]] = []
+    for f in facts:
+        ind = inp.catalogue[f.indicateur]
+        if not diagnostic or diagnostic[-1]["theme"] != ind.theme:
+            diagnostic.append({"theme": ind.theme, "libelle": dict(theme_order).get(ind.theme, ind.theme),
+                               "phrases": [], "rang": theme_rank.get(ind.theme, 99)})
+        diagnostic[-1]["phrases"].append({"texte": _mark_sentence(phrase(f, ind, marque), mode),
+                                          "indicateur": f.indicateur, "regle": f.regle})
+
+    # sources, method and notes of page 2
+    fiche_inds = [(r["ind"], {r["annee"], r["annee0"]}) for r in cles]
+    fiche_inds += [(inp.catalogue[f.indicateur], {f.millesime, f.millesime_precedent}) for f in facts]
+    if population is not None:
+        fiche_inds.insert(0, (inp.catalogue["population"], {population["annee"]}))
+    methodes = {str(_get(inp, type_t, code, i, r["annee"]).methode) for i, r in all_rows.items()
+                if r["cellule"].get("estime")}
+    verification = ""
+    if geographie == "2024":
+        verification = verification_paragraphe(inp.verification, inp.catalogue,
+                                               {m for m in methodes if m in METHODES_ESTIMATION},
+                                               key_indicators(inp.catalogue))
     notes_dir = inp.config.section("portraits").get("notes", "notes")
     ndir = Path(notes_dir) if Path(notes_dir).is_absolute() else inp.config.paths.root / notes_dir
     notes_q = read_notes(ndir / f"{code}.md")
-
     kind = {"2024": "Quartier prioritaire 2024", "2015": "Quartier prioritaire 2015",
             "zones": "Zone d'observation"}[geographie]
-    legende_carte = {"2024": ("Quartier (périmètre 2024)", "Autres quartiers 2024", "Périmètres 2015"),
-                     "2015": ("Quartier (périmètre 2015)", "Autres quartiers 2015", "Périmètres 2024"),
-                     "zones": ("Zone observée", "Quartiers prioritaires 2024", "")}[geographie]
-    shy = "\u00ad"                                   # soft hyphen: narrow print columns break cleanly
-    nom_dep = str(inp.table.loc[(inp.table["type_territoire"] == "departement")
-                                & (inp.table["code_territoire"] == dep), "libelle_territoire"].head(1).str.cat())
-    long_names = {"commune": f"commune {elide('de', commune_principale['nom'])}" if commune_principale else "commune",
-                  "epci": inp.nom_epci,
-                  "ensemble_qpv_epci": f"ensemble des quartiers prioritaires {elide('de', inp.nom_epci)}",
-                  "ensemble_qpv_departement": f"ensemble des quartiers prioritaires du département {dep}",
-                  "departement": f"{nom_dep} ({dep})" if nom_dep else f"département {dep}",
-                  "france": "France métropolitaine"}
-    short = {"commune": (commune_principale or {}).get("nom", "Commune"), "epci": "EPCI",
-             "ensemble_qpv_epci": "QPV de l'EPCI", "ensemble_qpv_departement": f"QPV du dépar{shy}tement",
-             "departement": f"Dépar{shy}tement", "france": f"France métro{shy}politaine"}
-    headings = [{"type": rtype, "libelle": short[rtype], "titre": long_names[rtype]} for rtype, _ in REFERENCES]
+    absents_fiche = _absent_notes(cles_raw, cols, keep)
+    absents_annexe = _absent_notes(list(all_rows.values()), cols, keep)
     return {
         "code": code, "nom": nom, "type": kind, "geographie": geographie, "communes": communes,
         "commune_principale": commune_principale, "population": population,
-        "carte": _locator(inp, code, geographie, geom, nom), "legende_carte": legende_carte,
-        "themes": themes, "references": headings, "parties": parties, "diagnostic": diagnostic, "partenaires": partenaires,
-        "notes": notes_q, "sections_notes": SECTIONS_NOTES, "simule": bool(inp.simulated),
-        "tout_simule": inp.tout_simule,
-        "fichiers_simules": inp.simulated, "nom_epci": inp.nom_epci,
-        "marques": [(k, lbl, svg.legend_mark(k)) for k, (_, lbl) in svg.MARQUES.items()],
-        "date": fr.format_date(_dt.date.today()), "surface": float(geom.area) / 1e4 if geom is not None else None,
+        "carte": _locator(inp, code, geographie, geom, nom), "legende_carte": _legende_carte(inp, geographie),
+        "cles": cles, "themes": themes, "references": kept_cols, "toutes_references": cols,
+        "parties": parties, "diagnostic": diagnostic, "n_faits": len(facts), "faits": facts,
+        "n_comparables": n_comparables(inp.faits, inp.catalogue, code, type_territoire=type_t,
+                                       code_ensemble=inp.code_epci),
+        "partenaires": partenaires, "notes": notes_q, "sections_notes": SECTIONS_NOTES,
+        "mode": mode, "marque_simule": MARQUE_SIMULE,
+        "resume_fiche": fiche.resume("cette fiche"), "resume_annexe": annexe.resume("cette annexe"),
+        "notes_fiche": fiche.liste_notes(), "notes_annexe": annexe.liste_notes(),
+        "estimes_fiche": fiche.n_estimes > 0, "estimes_annexe": annexe.n_estimes > 0,
+        "faibles_fiche": fiche.n_faibles > 0, "faibles_annexe": annexe.n_faibles > 0,
+        "absents_fiche": absents_fiche, "absents_annexe": absents_annexe,
+        "sources_fiche": sources_texte(fiche_inds), "methode": methode_texte(inp.nom_epci, geographie, ecart_min),
+        "verification": verification, "nom_epci": inp.nom_epci,
+        "marques": [(k, lbl, svg.legend_mark(k)) for k, lbl in svg.legend_entries([c["marque"] for c in kept_cols])],
+        "date": fr.format_date(_dt.date.today()),
         "surface_texte": fr.format_nombre(geom.area / 1e4, 1) + "\u00a0ha" if geom is not None else "",
+        "types_libelles": TYPES_LIBELLES,
     }
 
 
 # -------------------------------------------------------------------------------------- writing
-def _env() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
-                      lstrip_blocks=True)
-    return env
+@functools.lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The Jinja environment, compiled once per process (templates are cached by Jinja)."""
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
+                       lstrip_blocks=True, auto_reload=False)
 
 
-def _css() -> str:
-    return (TEMPLATES / "portrait.css").read_text(encoding="utf-8")
+@functools.lru_cache(maxsize=1)
+def css() -> Markup:
+    return Markup((TEMPLATES / "portrait.css").read_text(encoding="utf-8"))
 
 
 def render_sheet(ctx: dict[str, Any]) -> str:
     """HTML of one sheet."""
-    return _env().get_template("portrait.html.j2").render(css=Markup(_css()), **ctx)
+    return environment().get_template("portrait.html.j2").render(css=css(), **ctx)
 
 
-def render_index(entries: list[dict[str, Any]], *, simule: bool, fichiers_simules: list[str], nom_epci: str,
-                 pdf: bool) -> str:
-    return _env().get_template("index.html.j2").render(css=Markup(_css()), entrees=entries, simule=simule,
-                                                       fichiers_simules=fichiers_simules, nom_epci=nom_epci,
-                                                       pdf=pdf, date=fr.format_date(_dt.date.today()))
+def _render_one(inp: Inputs, code: str, geographie: str, ecart_min: int, out_dir: Path) -> dict[str, Any]:
+    ctx = sheet_context(inp, code, geographie, annees_ecart_min=ecart_min)
+    path = out_dir / f"{code}.html"
+    write_text_atomic(path, render_sheet(ctx))
+    pop = ctx["population"]["cellule"]["texte"] if ctx["population"] else ""
+    return {"path": path, "code": code, "nom": ctx["nom"], "type": ctx["type"], "mode": ctx["mode"],
+            "communes": ", ".join(c["nom"] for c in ctx["communes"]), "population": pop,
+            "annee_population": ctx["population"]["annee"] if ctx["population"] else ""}
+
+
+_WORKER: dict[str, Any] = {}
+#: Sheets from which rendering is spread over 2 processes: a sheet takes about 80 ms, so below this the
+#: cost of starting the workers is not recovered (15 sheets: 1,0 s in one process, 1,3 s in two).
+PARALLELE_MIN = 30
+
+
+def _worker(args) -> dict[str, Any]:
+    code, geographie, ecart_min, out_dir = args
+    return _render_one(_WORKER["inp"], code, geographie, ecart_min, out_dir)
+
+
+def _render_all(inp: Inputs, codes: list[str], geographie: str, ecart_min: int, out_dir: Path):
+    """Render the sheets, on 2 processes from :data:`PARALLELE_MIN` sheets (fork shares ``inp``)."""
+    import multiprocessing as mp
+    import os
+
+    jobs = [(c, geographie, ecart_min, out_dir) for c in codes]
+    n = min(2, os.cpu_count() or 1)
+    if len(codes) < PARALLELE_MIN or n < 2 or "fork" not in mp.get_all_start_methods():
+        for job in suivre(jobs, "fiches HTML"):
+            yield _render_one(inp, *job)
+        return
+    _WORKER["inp"] = inp
+    environment().get_template("portrait.html.j2")          # compiled once, inherited by the workers
+    css()
+    try:
+        with mp.get_context("fork").Pool(n) as pool:
+            yield from suivre(pool.imap(_worker, jobs), "fiches HTML", total=len(jobs))
+    finally:
+        _WORKER.clear()
 
 
 def build_portraits(config, pdf: bool = True, quartiers=None, geographie: str = "2024",
                     catalogue: dict[str, Indicateur] | None = None, *,
                     annees_ecart_min: int | None = None) -> list[Path]:
-    """Write ``portraits/<code>.html`` (and ``.pdf``) for every quartier, and ``portraits/index.html``.
+    """Write ``portraits/<code>.html`` for every quartier, the geography's index, then the PDFs.
 
     Parameters
     ----------
     config : :class:`observatoire.config.Config`.
-    pdf : also print each sheet to an A4 PDF with headless Chromium (``[portraits] pdf`` = false
-        disables it too). Without Chromium the HTML files are written and
-        :class:`observatoire.portraits.pdf.ChromiumAbsentError` is raised.
-    quartiers : codes to build (default: all quartiers of ``geographie``).
+    pdf : also print each sheet to A4 PDFs (fiche ``<code>.pdf`` and annex ``<code>-annexe.pdf``)
+        with headless Chromium (``[portraits] pdf = false`` disables it too), through
+        :func:`observatoire.portraits.pdf.build_pdfs`. Without Chromium the HTML files are written
+        and :class:`observatoire.portraits.pdf.ChromiumAbsentError` is raised.
+    quartiers : codes to build (default: all quartiers of ``geographie``; a partial run leaves the
+        index alone). The PDFs of an earlier run of these sheets are removed before printing (or left
+        for :func:`observatoire.portraits.pdf.build_pdfs` with ``pdf=False``), never left stale.
     geographie : ``"2024"`` (default), ``"2015"`` or ``"zones"`` (custom zones of ``[[zones]]``).
     catalogue : alternative catalogue (default: ``[portraits] catalogue`` or the project's).
     annees_ecart_min : minimum gap in years between two compared census editions (default:
-        ``[indicateurs] annees_ecart_min`` of the configuration, else 5; 0 disables INSEE's rule).
+        ``[indicateurs] annees_ecart_min``, else 5; 0 disables INSEE's rule).
 
     Returns
     -------
@@ -641,24 +610,16 @@ def build_portraits(config, pdf: bool = True, quartiers=None, geographie: str = 
     out_dir = Path(config.paths.portraits)
     out_dir.mkdir(parents=True, exist_ok=True)
     pdf = pdf and bool(config.section("portraits").get("pdf", True))
-    written, entries = [], []
-    for code in codes:
-        ctx = sheet_context(inp, code, geographie, annees_ecart_min=ecart_min)
-        path = out_dir / f"{code}.html"
-        write_text_atomic(path, render_sheet(ctx))
-        written.append(path)
-        pop = ctx["population"]["cellule"]["texte"] if ctx["population"] else ""
-        entries.append({"code": code, "nom": ctx["nom"], "type": ctx["type"],
-                        "communes": ", ".join(c["nom"] for c in ctx["communes"]), "population": pop,
-                        "annee_population": ctx["population"]["annee"] if ctx["population"] else ""})
+    entries = list(_render_all(inp, codes, geographie, ecart_min, out_dir))
+    written = [e["path"] for e in entries]
+    for code in codes:          # PDFs of an earlier run no longer match the new sheets: the PDF stage reprints them
+        for stale in (out_dir / f"{code}.pdf", out_dir / f"{code}-annexe.pdf"):
+            stale.unlink(missing_ok=True)
+    if quartiers:               # the index of the full run stays, without links to the removed PDFs
+        set_pdf_links(out_dir, geographie, codes, present=False)
     if not quartiers:  # a partial rebuild (--quartier) keeps the index of the full run
-        # one index per geography, so that building the 2015 quartiers or the zones on request does not
-        # replace the list of the 2024 quartiers
-        index = out_dir / ("index.html" if geographie == "2024" else f"index-{geographie}.html")
-        write_text_atomic(index, render_index(entries, simule=bool(inp.simulated), fichiers_simules=inp.simulated,
-                                              nom_epci=inp.nom_epci, pdf=pdf))
-        written.append(index)
-    if pdf:
-        from .pdf import print_pdfs
-        written.extend(print_pdfs([p for p in written if not p.name.startswith("index")]))
+        written.append(write_index(inp, geographie, entries, out_dir, pdf=pdf))
+    if pdf and codes:
+        from .pdf import build_pdfs
+        written.extend(build_pdfs(config, geographie=geographie, quartiers=codes))
     return written

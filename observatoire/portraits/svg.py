@@ -130,13 +130,27 @@ def locator_map(subject, *, communes=(), autres_meme=(), autres_autre=(), geogra
 MARQUES = {
     # kind: (shape, label) — shapes differ so the strip reads in grey
     "quartier": ("cercle_plein", "Quartier"),
-    "ensemble_qpv_epci": ("losange", "Ensemble des QPV de l'EPCI"),
-    "ensemble_qpv_departement": ("losange_vide", "QPV du département"),
+    "ensemble_epci": ("losange", "Ensemble des QPV de l'EPCI"),
+    "ensemble_departement": ("losange_vide", "QPV du département"),
+    "ensemble_france": ("carre_plein", "QPV de France"),
     "commune": ("trait", "Commune"),
     "epci": ("triangle", "EPCI"),
     "departement": ("trait_long", "Département"),
     "france": ("carre_vide", "France métropolitaine"),
 }
+
+
+def kind_of(type_territoire: str) -> str:
+    """Strip mark of a reference type: ``ensemble_qpv2024_epci`` → ``ensemble_epci``."""
+    if type_territoire.startswith("ensemble_qpv"):
+        return "ensemble_" + type_territoire.rsplit("_", 1)[1]
+    return type_territoire
+
+
+def legend_entries(kinds) -> list[tuple[str, str]]:
+    """``(kind, label)`` of the quartier and of the given reference kinds, in :data:`MARQUES` order."""
+    wanted = {"quartier", *kinds}
+    return [(k, lbl) for k, (_, lbl) in MARQUES.items() if k in wanted]
 
 
 def _shape(kind: str, x: float, y: float) -> str:
@@ -149,6 +163,8 @@ def _shape(kind: str, x: float, y: float) -> str:
         return f'<path d="M{x:.1f} {y - 5}l4 5l-4 5l-4 -5z" fill="#fff" stroke="#000" stroke-width="1"/>'
     if shape == "triangle":
         return f'<path d="M{x:.1f} {y - 5}l4 8h-8z" fill="#bbb" stroke="#000" stroke-width="0.8"/>'
+    if shape == "carre_plein":
+        return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5}" width="7" height="7" fill="#555" stroke="#000" stroke-width="1"/>'
     if shape == "carre_vide":
         return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5}" width="7" height="7" fill="#fff" stroke="#000" stroke-width="1"/>'
     if shape == "trait_long":
