@@ -237,7 +237,9 @@ def build_geographic_layers(config, territory: Territory | None = None) -> dict:
     shares.append(anct.qpv_commune_shares(qpv15, all_communes, 2015, territoire=set(terr.codes)))
 
     packages = [p for p in ign.iris_files(config.paths.raw / "ign_iris") if p.suffix.lower() in (".gpkg", ".7z")]
-    iris = ign.read_iris(packages or files("ign_iris"), set(terr.codes))
+    # the IRIS of the neighbouring communes a quartier spills into too: without them a quartier half
+    # outside the territory (QN05922M, 49 % in Escautpont) would be estimated from half its IRIS
+    iris = ign.read_iris(packages or files("ign_iris"), set(terr.codes) | set(all_communes["code_insee"]))
     deps = pd.concat([ign.read_departement(files("ign_departement"), d) for d in terr.departements],
                      ignore_index=True)
     keys = {s.id: s.millesime_cle for s in all_sources().values()}

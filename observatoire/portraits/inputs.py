@@ -142,6 +142,29 @@ class Inputs:
     noms_departements: dict = field(default_factory=dict)   # code → name
     parties: dict = field(default_factory=dict)             # code_qp → codes of its commune parts
 
+    def epci_de(self, code: str, geographie: str) -> tuple[str, str]:
+        """SIREN and short name of the EPCI a quartier is compared with: the ``epci_reference`` the
+        build gave it (the configured EPCI for its quartiers, the EPCI of the main commune in a
+        département), else the run's EPCI."""
+        layer = {"2024": "qpv_2024", "2015": "qpv_2015"}.get(geographie)
+        gdf = self.layers.get(layer) if layer else None
+        siren = ""
+        if gdf is not None and "epci_reference" in gdf:
+            m = gdf.loc[gdf["code_qp"].astype(str) == code, "epci_reference"]
+            siren = str(m.iloc[0]) if len(m) and isinstance(m.iloc[0], str) else ""
+        if not siren or siren == self.code_epci:
+            return self.code_epci, self.nom_epci
+        epci = self.layers.get("epci")
+        nom = ""
+        if epci is not None and "siren" in epci:
+            m = epci.loc[epci["siren"].astype(str) == siren, "nom"]
+            nom = str(m.iloc[0]) if len(m) else ""
+        if not nom:
+            m = self.table.loc[(self.table["type_territoire"] == "epci") & (self.table["code_territoire"] == siren),
+                               "libelle_territoire"]
+            nom = str(m.iloc[0]) if len(m) else siren
+        return siren, nom_court_epci(nom)
+
     def layer_simule(self, layer: str) -> bool:
         """Is a geographic layer built from a simulated file (``sources`` layer)?"""
         return LAYER_SOURCES.get(layer, "") in self.sources_simulees

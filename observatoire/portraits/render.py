@@ -197,17 +197,18 @@ def sources_texte(pairs: list[tuple[Indicateur, set[int]]], detail: bool = False
 
 # ------------------------------------------------------------------------------- reference columns
 def reference_columns(inp: Inputs, geographie: str, commune_principale: dict | None, dep: str,
-                      nom_dep: str) -> list[dict[str, str]]:
-    """The reference columns of a sheet: type, code, short heading, long name (``tidy.REFERENCES`` order)."""
+                      nom_dep: str, epci: tuple[str, str] | None = None) -> list[dict[str, str]]:
+    """The reference columns of a sheet: type, code, short heading, long name (``tidy.REFERENCES`` order).
+    ``epci``: SIREN and name of the quartier's EPCI (default: the run's)."""
     geo = "2024" if geographie == "zones" else geographie
     shy = "\u00ad"                                   # soft hyphen: narrow print columns break cleanly
-    nom_epci = inp.nom_epci
+    code_epci, nom_epci = epci or (inp.code_epci, inp.nom_epci)
     com_nom = (commune_principale or {}).get("nom", "Commune")
     spec = {
         "commune": ((commune_principale or {}).get("code", ""), com_nom,
                     f"commune {elide('de', com_nom)}" if commune_principale else "commune"),
-        "epci": (inp.code_epci, "EPCI", nom_epci),
-        f"ensemble_qpv{geo}_epci": (inp.code_epci, f"QPV {geo} de l'EPCI",
+        "epci": (code_epci, "EPCI", nom_epci),
+        f"ensemble_qpv{geo}_epci": (code_epci, f"QPV {geo} de l'EPCI",
                                     f"ensemble des quartiers prioritaires {geo} {elide('de', nom_epci)}"),
         f"ensemble_qpv{geo}_departement": (dep, f"QPV {geo} du dépar{shy}tement",
                                            f"ensemble des quartiers prioritaires {geo} du département {dep}"),
@@ -384,7 +385,8 @@ def sheet_context(inp: Inputs, code: str, geographie: str = "2024", *,
         codes = inp.table.loc[inp.table["type_territoire"] == "departement", "code_territoire"].unique()
         dep = str(codes[0]) if len(codes) else ""
     nom_dep = inp.noms_departements.get(dep, "")
-    cols = reference_columns(inp, geographie, commune_principale, dep, nom_dep)
+    code_epci, nom_epci = inp.epci_de(code, geographie)
+    cols = reference_columns(inp, geographie, commune_principale, dep, nom_dep, (code_epci, nom_epci))
     annee_comp = inp.config.section("portraits").get("annee_comparaison")
     fiche, annexe = Partie("fiche"), Partie("annexe")
 
@@ -437,8 +439,8 @@ def sheet_context(inp: Inputs, code: str, geographie: str = "2024", *,
     cles = [project(r, fiche, False) for r in cles_raw]
 
     # page 2: diagnosis
-    facts = select_facts(inp.faits, inp.catalogue, code, type_territoire=type_t, code_ensemble=inp.code_epci,
-                         nom_ensemble=inp.nom_epci,
+    facts = select_facts(inp.faits, inp.catalogue, code, type_territoire=type_t, code_ensemble=code_epci,
+                         nom_ensemble=nom_epci,
                          annee_comparaison=int(annee_comp) if annee_comp is not None else None,
                          annees_ecart_min=ecart_min)
 
@@ -494,7 +496,7 @@ def sheet_context(inp: Inputs, code: str, geographie: str = "2024", *,
         "cles": cles, "themes": themes, "references": kept_cols, "toutes_references": cols,
         "parties": parties, "diagnostic": diagnostic, "n_faits": len(facts), "faits": facts,
         "n_comparables": n_comparables(inp.faits, inp.catalogue, code, type_territoire=type_t,
-                                       code_ensemble=inp.code_epci),
+                                       code_ensemble=code_epci),
         "partenaires": partenaires, "notes": notes_q, "sections_notes": SECTIONS_NOTES,
         "mode": mode, "marque_simule": MARQUE_SIMULE,
         "resume_fiche": fiche.resume("cette fiche"), "resume_annexe": annexe.resume("cette annexe"),
@@ -502,8 +504,8 @@ def sheet_context(inp: Inputs, code: str, geographie: str = "2024", *,
         "estimes_fiche": fiche.n_estimes > 0, "estimes_annexe": annexe.n_estimes > 0,
         "faibles_fiche": fiche.n_faibles > 0, "faibles_annexe": annexe.n_faibles > 0,
         "absents_fiche": absents_fiche, "absents_annexe": absents_annexe,
-        "sources_fiche": sources_texte(fiche_inds), "methode": methode_texte(inp.nom_epci, geographie, ecart_min),
-        "verification": verification, "nom_epci": inp.nom_epci,
+        "sources_fiche": sources_texte(fiche_inds), "methode": methode_texte(nom_epci, geographie, ecart_min),
+        "verification": verification, "nom_epci": nom_epci,
         "marques": [(k, lbl, svg.legend_mark(k)) for k, lbl in svg.legend_entries([c["marque"] for c in kept_cols])],
         "date": fr.format_date(_dt.date.today()),
         "surface_texte": fr.format_nombre(geom.area / 1e4, 1) + "\u00a0ha" if geom is not None else "",
