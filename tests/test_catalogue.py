@@ -24,8 +24,8 @@ REQUIRED_IDS = [
     "taux_emploi_15_24", "taux_emploi_femmes", "part_emplois_precaires", "part_temps_partiel",
     "part_neet_16_25", "taux_scolarisation_15_24", "part_15_17_non_scolarises", "part_15_plus_non_diplomes",
     "part_moins_14_ans", "part_15_24_ans", "part_60_ans_plus", "part_75_ans_plus", "part_femmes",
-    "part_personnes_seules", "part_75_plus_parmi_personnes_seules", "part_menages_au_moins_une_voiture",
-    "part_familles_monoparentales", "part_menages_aah", "part_allocataires_prestations_50pct",
+    "part_personnes_seules", "part_80_plus_parmi_personnes_seules", "part_menages_au_moins_une_voiture",
+    "part_familles_monoparentales", "part_allocataires_aah", "part_allocataires_prestations_50pct",
     "part_allocataires_prestations_100pct", "taux_couverture_caf", "part_c2s", "part_deld",
     "part_deld_2ans_plus", "part_menages_locataires_hlm",
 ]
@@ -47,6 +47,11 @@ def test_catalogue_has_every_family_and_required_ids():
     assert {i.theme for i in cat.values()} == set(THEMES)
     for ident in REQUIRED_IDS:
         assert ident in cat, ident
+    # former ids kept as aliases: the census publishes P_POP80P_PSEUL (80 and over living alone), the
+    # Cnaf counts AAH recipients among allocataires (not households)
+    aliases = alias_map(cat)
+    assert aliases["part_75_plus_parmi_personnes_seules"] == "part_80_plus_parmi_personnes_seules"
+    assert aliases["part_menages_aah"] == "part_allocataires_aah"
     pop = cat["population"]
     assert (pop.type, pop.variable, pop.theme) == ("effectif", "P_POP", "demographie")
     # medians and quartiles are producer values, never ratios

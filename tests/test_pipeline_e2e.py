@@ -39,7 +39,8 @@ def run(tmp_path_factory):
     (project / "observatoire.toml").write_text((ROOT / "observatoire.toml").read_text(encoding="utf-8")
                                                .replace("../shared/", f"{SHARED.parent.as_posix()}/"),
                                                encoding="utf-8")
-    mirror = build_mirror(project / "data" / "mirror" / "demo", shared_dir=SHARED if HAS_SHARED else False)
+    mirror = build_mirror(project / "data" / "mirror" / "demo", shared_dir=SHARED if HAS_SHARED else False,
+                          territoire={"epci": "245901160"} if HAS_SHARED else None)
     cfg_path = write_demo_config(mirror, project)
     cfg = load_config(cfg_path).with_mirror(mirror)
     fetch(cfg)
@@ -75,30 +76,95 @@ def test_geopackage_layers_and_official_quartiers(run):
 
 
 def test_indicator_table_covers_quartiers_and_references(run):
+    from observatoire.tidy import TIDY_COLUMNS
+
     t = run["tidy"]
-    assert list(t.columns) == ["type_territoire", "code_territoire", "libelle_territoire", "indicateur", "millesime",
-                               "millesime_geographie", "valeur", "numerateur", "denominateur", "statut", "methode",
-                               "qualite", "source"]
+    assert list(t.columns) == TIDY_COLUMNS
     q = t[t["type_territoire"] == "qpv2024"]
     n_quartiers = 15 if HAS_SHARED else 3
     per_quartier = q.groupby("code_territoire")["indicateur"].nunique()
     assert len(per_quartier) == n_quartiers
     assert per_quartier.min() >= 30
-    for kind in ("iris", "commune", "epci", "ensemble_qpv_epci", "departement", "france", "zone"):
+    for kind in ("iris", "commune", "epci", "ensemble_qpv2024_epci", "ensemble_qpv2015_epci", "departement",
+                 "france", "zone", "qpv2015"):
         assert (t["type_territoire"] == kind).any(), kind
-    # simulated inputs are marked, withheld cells are empty, never zero
-    producer = t[t["methode"] != "partenaire"]
-    assert set(producer["statut"]) <= {"simule", "secret", "nd"}
+    # withheld or unavailable cells are empty, never zero, and say why
     withheld = t[t["statut"].isin(["secret", "nd"])]
     assert withheld["valeur"].isna().all() and withheld["numerateur"].isna().all()
+    assert (withheld.loc[withheld["statut"] == "nd", "motif"].fillna("") != "").all()
+    # an estimate is « estime » with its method and quality
+    est = t[t["methode"].isin(["surface", "dasymetrique", "transposition_2015_2024"]) & t["valeur"].notna()]
+    assert set(est["statut"]) == {"estime"} and est["qualite"].notna().all()
+
+
+def _manifest_simulated(mirror) -> dict[str, bool]:
+    m = json.loads((mirror / "manifest.json").read_text(encoding="utf-8"))["fichiers"]
+    out: dict[str, bool] = {}
+    for e in m.values():
+        out[e["source"]] = out.get(e["source"], False) or bool(e["simule"])
+    return out
+
+
+def test_simulated_inputs_are_never_shown_real(run):
+    """Every figure built from a simulated file says so; a figure from real files only never does."""
+    t = run["tidy"]
+    sim = _manifest_simulated(run["mirror"])
+    producer = t[t["methode"] == "producteur"]
+    from_sim = producer["source"].map(sim)
+    assert from_sim.notna().all(), set(producer.loc[from_sim.isna(), "source"])
+    assert producer.loc[from_sim.astype(bool), "simule"].all()
+    if HAS_SHARED:
+        assert not producer.loc[~from_sim.astype(bool), "simule"].any()
+    # estimates from IRIS inherit the simulated IRIS outlines of the demo
+    est = t[t["methode"].isin(["surface", "dasymetrique"])]
+    if sim.get("ign_iris"):
+        assert est["simule"].all()
+
+
+def _pop_mun(path: Path) -> dict[str, float]:
+    """POP_MUN by code read by hand from an INSEE quartier table (UTF-8 BOM, « ; », U+202F groups)."""
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    head = lines[0].split(";")
+    i_code, i_pop = head.index("CODGEO"), head.index("POP_MUN")
+    out = {}
+    for line in lines[1:]:
+        cells = line.split(";")
+        v = cells[i_pop].replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", ".")
+        out[cells[i_code]] = float(v) if v else float("nan")
+    return out
+
+
+@pytest.mark.skipif(not HAS_SHARED, reason="../shared absent : pas de tableaux réels de l'Insee par quartier")
+def test_real_insee_quartier_figures_pass_unchanged(run):
+    """The 14 quartiers 2015 of the territory carry INSEE's own population, every edition, marked real."""
+    t = run["tidy"]
+    real = SHARED / "real" / "insee_qpv2015"
+    expected_codes = {f"QP0590{n}" for n in range(20, 34)}
+    checked = 0
+    for year, name in ((2017, "DEMO_2017.csv"), (2018, "DEMO_2018.csv"), (2019, "DEMO_2019.csv"),
+                       (2021, "DEMO_2021.csv"), (2022, "DEMO_2022.csv")):
+        pop = _pop_mun(real / name)
+        rows = t[(t["type_territoire"] == "qpv2015") & (t["indicateur"] == "population") & (t["millesime"] == year)]
+        got = dict(zip(rows["code_territoire"], rows["valeur"]))
+        assert expected_codes <= set(got), (year, expected_codes - set(got))
+        for code in expected_codes:
+            assert got[code] == pop[code], (year, code)
+            checked += 1
+        assert not rows[rows["code_territoire"].isin(expected_codes)]["simule"].any()
+        # the « Ensemble » row is the set of every quartier of France in INSEE's file
+        fr = t[(t["type_territoire"] == "ensemble_qpv2015_france") & (t["indicateur"] == "population")
+               & (t["millesime"] == year)]
+        if "Ensemble" in pop:
+            assert fr["valeur"].tolist() == [pop["Ensemble"]]
+    assert checked == 5 * 14
 
 
 def test_quartier_estimates_carry_method_and_quality(run):
     t = run["tidy"]
     est = t[t["type_territoire"].isin(["qpv2024", "zone"]) & t["methode"].isin(["dasymetrique", "surface"])]
     assert est["code_territoire"].nunique() == (15 if HAS_SHARED else 3) + 1  # quartiers + the demo watch zone
-    assert set(est["qualite"].dropna()) <= {"bonne", "moyenne", "faible"}
-    assert est["qualite"].notna().all()
+    published = est[est["valeur"].notna()]
+    assert set(published["qualite"]) <= {"bonne", "moyenne", "faible"} and published["qualite"].notna().all()
 
 
 @pytest.mark.skipif(not HAS_SHARED, reason="../shared absent : pas de chiffres du contrat de ville à importer")
@@ -107,9 +173,58 @@ def test_contract_figures_are_their_own_source(run):
     partner = t[t["source"] == "contrat_ville_cavm"]
     assert len(partner) > 100
     assert set(partner["methode"]) == {"partenaire"} and set(partner["statut"]) == {"ok"}
+    assert not partner["simule"].any()
     # « Une part de jeunes ni en emploi ni en formation atteignant 41% en 2019 » (Verrerie, doc 002 line 27)
     row = partner[(partner["code_territoire"] == "QN05920M") & (partner["indicateur"] == "part_neet_16_25")]
     assert row["valeur"].tolist() == [41.0] and row["millesime"].tolist() == [2019]
+    # labels come from the official layers
+    assert row["libelle_territoire"].tolist() == ["Verrerie - Square République"]
+
+
+def test_backtest_layers_and_page(run):
+    """The back-test of the 2015 quartiers: layers written by the build, page by the maps stage."""
+    import pyogrio
+
+    from observatoire import verification as V
+
+    err = pyogrio.read_dataframe(run["gpkg"], layer="verification_estimations", read_geometry=False)
+    res = pyogrio.read_dataframe(run["gpkg"], layer="verification_resume", read_geometry=False)
+    assert list(res.columns) == V.RESUME_COLUMNS
+    compared = err[err["ecart"].notna()]
+    page = run["cfg"].paths.maps / "verification.html"
+    assert page.exists() and "verification.html" in (run["cfg"].paths.maps / "index.html").read_text(encoding="utf-8")
+    csv = pd.read_csv(run["cfg"].paths.processed / "verification_estimations.csv", sep=";", encoding="utf-8-sig")
+    assert len(csv) == len(err)
+    if not HAS_SHARED:
+        return
+    # the 14 quartiers 2015 of Valenciennes Métropole (the neighbour's quartier is not the territory's)
+    expected = {f"QP0590{n}" for n in range(20, 34)}
+    full = [ind for ind, g in compared.groupby("indicateur")
+            if all(set(gm["code_quartier"]) == expected for _, gm in g.groupby(["millesime", "methode"]))]
+    assert len(full) >= 3, full
+    years = compared.groupby("indicateur")["millesime"].agg(lambda x: sorted(set(x)))
+    assert years["part_femmes"] == [2017, 2022]
+    assert years["part_allocataires_isoles"] == [2017, 2018, 2019, 2020]
+    assert set(err["methode"]) == {"surface", "dasymetrique"}
+    # the demo's IRIS outlines are simulated: every comparison is, and the page says why
+    assert err["simule"].astype(bool).all() and res["simule"].astype(bool).all()
+    html = page.read_text(encoding="utf-8")
+    assert "Données simulées" in html and "contours des IRIS sont simulés" in html
+    # the measured error caps the quality of every estimate of the same family and method
+    from observatoire.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    summary = V.summarise(err.assign(simule=err["simule"].astype(bool),
+                                     dans_tolerance=err["dans_tolerance"].astype(bool)))
+    caps = V.quality_from_backtest(summary, cat).set_index(["famille", "methode"])["plafond_code"].to_dict()
+    assert caps, "aucun plafond mesuré"
+    rang = {"bonne": 1, "moyenne": 2, "faible": 3}
+    t = run["tidy"]
+    est = t[t["type_territoire"].isin(["qpv2024", "partie_qpv2024", "zone"])
+            & t["methode"].isin(["surface", "dasymetrique"]) & t["valeur"].notna()]
+    floor = [caps.get((V.family(cat[i]), m), 0) for i, m in zip(est["indicateur"], est["methode"])]
+    assert all(rang[q] >= f for q, f in zip(est["qualite"], floor))
+    assert any(f > 1 for f in floor)
 
 
 def test_maps_written_within_budget_and_marked_simulated(run):
@@ -124,17 +239,19 @@ def test_maps_written_within_budget_and_marked_simulated(run):
     assert sizes["_budget_ok"], sizes
     for p in run["maps"]:
         text = p.read_text(encoding="utf-8")
-        assert "Données simulées" in text or "données simulées" in text, p
         assert "cdn." not in text and "unpkg" not in text
+        if p.parent.name in ("quartiers", "themes"):
+            assert "simulé" in text, p
 
 
-def test_portraits_written_and_match_csv(run):
+def test_portraits_written(run):
     out = run["cfg"].paths.portraits
     n_quartiers = 15 if HAS_SHARED else 3
-    sheets = [p for p in out.glob("*.html") if p.name != "index.html"]
+    sheets = [p for p in out.glob("Q*.html")]
     assert len(sheets) == n_quartiers and (out / "index.html").exists()
     for p in sheets:
-        assert "onnées simulées" in p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8")
+        assert "simulé" in text, p
 
 
 def test_fetch_without_network_or_mirror_fails_cleanly(run, tmp_path):

@@ -378,45 +378,6 @@ def test_verifier_without_geopackage_is_a_french_error(tmp_path):
 # ----------------------------------------------------------------------------------------------------
 # the demo (../shared)
 # ----------------------------------------------------------------------------------------------------
-@pytest.mark.shared
-@pytest.mark.skipif(not HAS_SHARED, reason="../shared absent : pas de démonstration de Valenciennes Métropole")
-def test_verifier_on_the_valenciennes_demo(tmp_path_factory):
-    import pyogrio
 
-    from observatoire.config import load_config
-    from observatoire.demo import build_mirror
-    from observatoire.demo.config import write_demo_config
-    from observatoire.pipeline import build
-    from observatoire.sources.fetch import fetch
 
-    project = tmp_path_factory.mktemp("verif") / "projet"
-    project.mkdir()
-    (project / "observatoire.toml").write_text((ROOT / "observatoire.toml").read_text(encoding="utf-8")
-                                               .replace("../shared/", f"{SHARED.parent.as_posix()}/"),
-                                               encoding="utf-8")
-    mirror = build_mirror(project / "data" / "mirror" / "demo", shared_dir=SHARED, territoire={"epci": "245901160"})
-    cfg = load_config(write_demo_config(mirror, project)).with_mirror(mirror)
-    fetch(cfg)
-    build(cfg)
-    page = V.verifier(cfg)
-    assert page == cfg.paths.maps / "verification.html" and page.exists()
-    err = pyogrio.read_dataframe(cfg.paths.gpkg, layer="verification_estimations")
-    res = pyogrio.read_dataframe(cfg.paths.gpkg, layer="verification_resume")
-    assert list(res.columns) == V.RESUME_COLUMNS
-    compared = err[err["ecart"].notna()]
-    # the 14 quartiers 2015 of Valenciennes Métropole (the neighbour's quartier is not the territory's)
-    expected = {f"QP0590{n}" for n in range(20, 34)}
-    full = [ind for ind, g in compared.groupby("indicateur")
-            if all(set(gm["code_quartier"]) == expected for _, gm in g.groupby(["millesime", "methode"]))]
-    assert len(full) >= 3, full
-    # every year where both sides exist: census IRIS 2017 and 2022, Cnaf IRIS 2017-2020
-    years = compared.groupby("indicateur")["millesime"].agg(lambda x: sorted(set(x)))
-    assert years["part_femmes"] == [2017, 2022]
-    assert years["part_allocataires_isoles"] == [2017, 2018, 2019, 2020]
-    assert set(err["methode"]) == {"surface", "dasymetrique"}
-    # the demo's IRIS outlines are simulated: every comparison is
-    assert err["simule"].astype(bool).all() and res["simule"].astype(bool).all()
-    html = page.read_text(encoding="utf-8")
-    assert "Données simulées" in html and "contours des IRIS sont simulés" in html
-    csv = pd.read_csv(cfg.paths.processed / "verification_estimations.csv", sep=";", encoding="utf-8-sig")
-    assert len(csv) == len(err)
+# The back-test on the Valenciennes demo is checked in tests/test_pipeline_e2e.py (one demo run).
