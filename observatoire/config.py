@@ -340,9 +340,13 @@ def _vouliez(nom: str | None) -> str:
 
 def _proche(nom: str, candidats) -> str | None:
     candidats = list(candidats)
+    bas = str(nom).lower()
     for c in candidats:                       # « Cartes » → « cartes »
-        if c.lower() == str(nom).lower():
+        if c.lower() == bas:
             return c
+    contient = [c for c in candidats if len(bas) >= 4 and bas in c.lower()]
+    if len(contient) == 1:                    # « jenks » → « fisher_jenks »
+        return contient[0]
     found = difflib.get_close_matches(str(nom).lower(), candidats, n=1, cutoff=0.6)
     return found[0] if found else None
 
@@ -489,7 +493,8 @@ def valider_config(data: dict[str, Any], path: Path, texte: str | None = None) -
     if isinstance(data.get("cartes"), dict):
         problemes += _problemes_cartes(data["cartes"], texte)
     if len(problemes) == 1:
-        raise ConfigError(problemes[0][0][:1].upper() + problemes[0][0][1:] + ".", fichier=str(path),
+        message = problemes[0][0]
+        raise ConfigError(message if message.endswith(("?", ".")) else message + ".", fichier=str(path),
                           correction=problemes[0][1])
     if problemes:
         lignes = "\n".join(f"  • {m} — {c}" for m, c in problemes)
