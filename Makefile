@@ -100,7 +100,7 @@ $(shell command -v $(PYTHON) >/dev/null || { echo "Python est introuvable ($(PYT
   python3 python3-venv (version 3.11 ou plus récente)." >&2; exit 9; }; \
   $(PYTHON) scripts/prerequis.py --dossier data --espace-min $(ESPACE_MIN_GO) \
   $(if $(wildcard $(BIN)/python),,--installation) \
-  $(if $(and $(filter oui,$(PDF)),$(if $(CHROMIUM),,x)),--chromium absent) >&2)
+  $(if $(CHROMIUM),,--chromium absent --config $(CONFIG)) >&2)
 ifneq ($(.SHELLSTATUS),0)
 $(error Prérequis manquants (voir ci-dessus))
 endif
@@ -211,7 +211,9 @@ $(DOSSIER_PORTRAITS)/$(2).pdf: $(DOSSIER_PORTRAITS)/$(2).html | $(call T_PDF,$(1
 endef
 $(foreach g,$(GEOGRAPHIES),$(foreach c,$(QUARTIERS_$(g)),$(eval $(call FICHE,$(g),$(c)))))
 
-$(ETAT)/notes.liste: $(foreach g,$(GEOGRAPHIES),$(call T_HTML,$(g))) $(FICHES_HTML) $(if $(filter-out $(NOTES_AVANT),$(NOTES_PRESENTES))$(NOTES_RETIREES),FORCE)
+# Written after the sheets (order only: the PDF stage rewrites the sheets), when the list changed.
+$(ETAT)/notes.liste: $(if $(filter-out $(NOTES_AVANT),$(NOTES_PRESENTES))$(NOTES_RETIREES),FORCE) \
+                     | $(foreach g,$(GEOGRAPHIES),$(call T_HTML,$(g))) $(FICHES_HTML)
 	@printf '%s\n' $(NOTES_PRESENTES) > $@
 
 # --------------------------------------------------------------------------------- demo

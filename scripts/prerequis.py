@@ -59,6 +59,16 @@ def _nombre(x):
     return ("{:.1f}".format(x) if x != int(x) else str(int(x))).replace(".", ",")
 
 
+def _pdf_voulus(config):
+    """False when the configuration says ``[portraits] pdf = false`` (unreadable: True)."""
+    try:
+        import tomllib
+        with open(config, "rb") as f:
+            return tomllib.load(f).get("portraits", {}).get("pdf", True) is not False
+    except Exception:  # noqa: BLE001 - old Python, missing or invalid file: the pipeline says why later
+        return True
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Vérifie les prérequis de make (message en français).")
     ap.add_argument("--installation", action="store_true", help="l'environnement .venv/ est à créer")
@@ -66,10 +76,11 @@ def main(argv=None):
     ap.add_argument("--espace-min", type=float, default=2.0, help="espace libre minimal en Go")
     ap.add_argument("--chromium", choices=["present", "absent"], default="present",
                     help="absent : avertir que les PDF ne seront pas produits")
+    ap.add_argument("--config", default=None, help="configuration ([portraits] pdf = false : pas d'avertissement)")
     a = ap.parse_args(argv)
 
     manque = [m for m in (_python(), _venv() if a.installation else None, _espace(a.dossier, a.espace_min)) if m]
-    avertir = a.chromium == "absent"
+    avertir = a.chromium == "absent" and _pdf_voulus(a.config)
     if not manque and not avertir:
         return 0
     lignes = []
