@@ -245,8 +245,9 @@ demo: $(T_MIROIR) $(DEMO_CONFIG)
 endif
 
 # -------------------------------------------------------------------------------- tests
-# Quick subset: no browser, no end-to-end run of the demo, no test needing ../shared data.
-RAPIDE := -m "not slow and not browser and not shared"
+# Quick subset (about 50 s of CPU): no browser, no slow test (Make contract included), no test
+# needing ../shared, no end-to-end run of the demo pipeline.
+RAPIDE := -m "not slow and not browser and not shared" --ignore=tests/test_pipeline_e2e.py
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -q $(if $(filter rapide,$(TEST)),$(RAPIDE))
 

@@ -91,6 +91,8 @@ def _portraits(cfg, geographie: str, pdf: bool, quartiers=None) -> None:
     from .portraits.render import build_portraits
 
     titre = {"2024": "quartiers 2024", "2015": "quartiers 2015", "zones": "zones d'observation"}[geographie]
+    if quartiers:
+        titre += " : " + ", ".join(quartiers)
     with etape(f"Portraits : {titre}" + ("" if pdf else " (HTML, sans PDF)")) as e:
         paths = build_portraits(cfg, pdf=pdf, quartiers=quartiers, geographie=geographie)
         n_pdf = sum(1 for p in paths if p.suffix == ".pdf")
