@@ -111,7 +111,8 @@ endif
 
 prerequis:
 	@$(PYTHON) scripts/prerequis.py --dossier data --espace-min $(ESPACE_MIN_GO) \
-	  $(if $(CHROMIUM),,--chromium absent) && echo "Prérequis : tout est en place."
+	  $(if $(CHROMIUM),,--chromium absent --config $(CONFIG)) && \
+	  echo "Prérequis indispensables (Python $$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'), espace disque) : en place."
 
 # ---------------------------------------------------------------------------- environment
 install: $(INSTALLED)
