@@ -93,7 +93,7 @@ endif
 
 # ------------------------------------------------------------------------- prerequisites
 # Checked before any work (here, while make reads this file), silent when all is there.
-ifneq ($(PIPELINE)$(filter install prerequis demo,$(MAKECMDGOALS)),)
+ifneq ($(PIPELINE)$(filter install demo,$(MAKECMDGOALS)),)
 ifndef MAKE_RESTARTS
 ifndef PREREQUIS_VERIFIES
 $(shell command -v $(PYTHON) >/dev/null || { echo "Python est introuvable ($(PYTHON)) : sudo apt-get install \
