@@ -249,11 +249,13 @@ endif
 # Quick subset (about 50 s of CPU): no browser, no slow test (Make contract included), no test
 # needing ../shared, no end-to-end run of the demo pipeline.
 RAPIDE := -m "not slow and not browser and not shared" --ignore=tests/test_pipeline_e2e.py
+# On every core when pytest-xdist is installed (one worker per test file: module fixtures run once).
+PARALLELE = $$($(BIN)/python -c 'import xdist' 2>/dev/null && echo "-n auto --dist loadfile")
 test: $(INSTALLED)
-	$(BIN)/python -m pytest -q $(if $(filter rapide,$(TEST)),$(RAPIDE))
+	$(BIN)/python -m pytest -q $(PARALLELE) $(if $(filter rapide,$(TEST)),$(RAPIDE))
 
 test-rapide: $(INSTALLED)
-	$(BIN)/python -m pytest -q $(RAPIDE)
+	$(BIN)/python -m pytest -q $(PARALLELE) $(RAPIDE)
 
 bench: $(INSTALLED)
 	$(BIN)/python scripts/bench_spatial.py
