@@ -202,13 +202,15 @@ $(foreach g,$(GEOGRAPHIES),$(eval $(call GEOGRAPHIE,$(g))))
 NOTES_PRESENTES := $(sort $(basename $(notdir $(wildcard $(DOSSIER_NOTES)/*.md))))
 NOTES_AVANT     := $(if $(PIPELINE),$(file < $(ETAT)/notes.liste))
 NOTES_RETIREES  := $(filter-out $(NOTES_PRESENTES),$(NOTES_AVANT))
+# (A quartier gone from the build that has just run in this same make is left alone.)
 define FICHE
 $(DOSSIER_PORTRAITS)/$(2).html: $(wildcard $(DOSSIER_NOTES)/$(2).md) $(if $(filter $(2),$(NOTES_RETIREES)),FORCE) \
                                | $(call T_HTML,$(1))
-	@$(OBS) portraits $(OPTS) --sans-pdf --geographie $(1) --quartier $(2)
+	@if grep -qw -- '$(2)' $(ETAT)/quartiers.mk; then \
+	  $(OBS) portraits $(OPTS) --sans-pdf --geographie $(1) --quartier $(2); fi
 
 $(DOSSIER_PORTRAITS)/$(2).pdf: $(DOSSIER_PORTRAITS)/$(2).html | $(call T_PDF,$(1))
-	@$(call FAIRE_PDF,$(1),--quartier $(2))
+	@if grep -qw -- '$(2)' $(ETAT)/quartiers.mk; then $(call FAIRE_PDF,$(1),--quartier $(2)); fi
 endef
 $(foreach g,$(GEOGRAPHIES),$(foreach c,$(QUARTIERS_$(g)),$(eval $(call FICHE,$(g),$(c)))))
 
