@@ -7,29 +7,49 @@
     observatoire all          enchaîne les quatre étapes
     observatoire sources      liste les sources, leur millésime, leur présence, réel ou simulé
     observatoire indicateurs  liste le catalogue des indicateurs
+    observatoire quartiers    liste les quartiers et zones construits (pour make : --mk)
+    observatoire empreinte    ce que chaque étape lit de la configuration (pour make : --ecrire)
 
-User errors (:class:`observatoire.errors.ObservatoireError`) are printed without a traceback and give
-a non-zero exit code; ``--debug`` shows the traceback of unexpected errors.
+Every text is French (argparse included, :mod:`observatoire.cli_fr`); stages announce themselves
+and end with their wall and CPU time (:mod:`observatoire.progress`). The configuration is checked
+entirely before any stage runs. User errors (:class:`observatoire.errors.ObservatoireError`) are
+printed without a traceback and give a non-zero exit code; ``--debug`` shows the traceback of
+unexpected errors.
 """
 
 from __future__ import annotations
 
-import argparse
+import json
+import os
 import sys
-import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .config import load_config
+from .cli_fr import ParseurFr
+from .config import ETAPES, empreinte, fichiers_lus, load_config
 from .errors import ObservatoireError
-from .fr import format_nombre
+from .progress import avertir, etape, info
 
 console = Console(stderr=True, highlight=False)
 # piped or redirected output (files, CI logs) gets wide tables rather than 80-column wrapping
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+GEOGRAPHIES = ("2024", "2015", "zones")
+#: GeoPackage layer, code column and name column of each portrait geography.
+COUCHES_QUARTIERS = {"2024": ("qpv_2024", "code_qp", "lib_qp"), "2015": ("qpv_2015", "code_qp", "nom_qp"),
+                     "zones": ("zones", "code", "libelle")}
+
+
+def _court(chemin) -> str:
+    """A path relative to the current folder when inside it (shorter progress lines)."""
+    p = Path(chemin)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
 
 
 def _config(args):
@@ -37,22 +57,13 @@ def _config(args):
     return cfg.with_mirror(args.mirror)
 
 
-def _step(title: str):
-    console.print(f"[bold]▶ {title}[/bold]")
-    return time.perf_counter()
-
-
-def _done(t0: float, what: str):
-    console.print(f"  {what} ({format_nombre(time.perf_counter() - t0, 1)} s)")
-
-
 def cmd_fetch(args) -> int:
     from .sources.fetch import fetch
 
     cfg = _config(args)
-    t0 = _step("Récupération des fichiers officiels")
-    files = fetch(cfg, force=args.force)
-    _done(t0, f"{len(files)} fichier(s) prêts dans {cfg.paths.raw}")
+    with etape("Récupération des fichiers officiels") as e:
+        files = fetch(cfg, force=args.force)
+        e.resume(f"{len(files)} fichier(s) prêts dans {_court(cfg.paths.raw)}")
     return 0
 
 
@@ -60,45 +71,51 @@ def cmd_build(args) -> int:
     from .pipeline import build
 
     cfg = _config(args)
-    t0 = _step("Construction des données (territoire, correspondances, indicateurs)")
-    gpkg = build(cfg)
-    _done(t0, f"écrit : {gpkg}, {cfg.paths.indicateurs_csv.name}, {cfg.paths.indicateurs_xlsx.name}")
+    with etape("Construction des données (territoire, correspondances, indicateurs)") as e:
+        gpkg = build(cfg)
+        e.resume(f"écrits : {_court(gpkg)}, {cfg.paths.indicateurs_csv.name}, {cfg.paths.indicateurs_xlsx.name}")
     return 0
 
 
 def cmd_maps(args) -> int:
-    try:
-        from .maps.build import build_maps
-    except ImportError:
-        console.print("L'étape « cartes » n'est pas encore disponible dans cette version.")
-        return 0
+    from .maps.build import build_maps
+
     cfg = _config(args)
-    t0 = _step("Cartes")
-    paths = build_maps(cfg)
-    _done(t0, f"{len(paths)} carte(s) dans {cfg.paths.maps}")
+    with etape("Cartes") as e:
+        paths = build_maps(cfg)
+        e.resume(f"{len(paths)} carte(s) dans {_court(cfg.paths.maps)}")
     return 0
 
 
+def _portraits(cfg, geographie: str, pdf: bool, quartiers=None) -> None:
+    from .portraits.render import build_portraits
+
+    titre = {"2024": "quartiers 2024", "2015": "quartiers 2015", "zones": "zones d'observation"}[geographie]
+    if quartiers:
+        titre += " : " + ", ".join(quartiers)
+    with etape(f"Portraits : {titre}" + ("" if pdf else " (HTML, sans PDF)")) as e:
+        paths = build_portraits(cfg, pdf=pdf, quartiers=quartiers, geographie=geographie)
+        n_pdf = sum(1 for p in paths if p.suffix == ".pdf")
+        e.resume(f"{len(paths) - n_pdf} page(s) HTML" + (f" et {n_pdf} PDF" if n_pdf else "")
+                 + f" dans {_court(cfg.paths.portraits)}")
+
+
 def cmd_portraits(args) -> int:
-    try:
-        from .portraits.render import build_portraits
-    except ImportError:
-        console.print("L'étape « portraits » n'est pas encore disponible dans cette version.")
-        return 0
     cfg = _config(args)
-    pdf = cfg.section("portraits").get("pdf", True) and not getattr(args, "sans_pdf", False)
-    t0 = _step("Portraits de quartier")
-    paths = build_portraits(cfg, pdf=pdf, quartiers=getattr(args, "quartier", None) or None,
-                            geographie=getattr(args, "geographie", "2024"))
-    _done(t0, f"{len(paths)} fichier(s) dans {cfg.paths.portraits}")
+    pdf = bool(cfg.section("portraits").get("pdf", True)) and not args.sans_pdf
+    _portraits(cfg, args.geographie, pdf, args.quartier or None)
     return 0
 
 
 def cmd_all(args) -> int:
-    for f in (cmd_fetch, cmd_build, cmd_maps, cmd_portraits):
+    cfg = _config(args)   # the whole configuration is checked before the first stage
+    for f in (cmd_fetch, cmd_build, cmd_maps):
         code = f(args)
         if code:
             return code
+    pdf = bool(cfg.section("portraits").get("pdf", True))
+    for geographie in ("2024", "2015") + (("zones",) if cfg.zones else ()):
+        _portraits(cfg, geographie, pdf)
     return 0
 
 
@@ -136,34 +153,202 @@ def cmd_indicateurs(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=None, help="fichier de configuration (défaut : observatoire.toml)")
-    common.add_argument("--mirror", default=None, metavar="DIR",
-                        help="dossier miroir remplaçant le réseau (ou variable OBSERVATOIRE_MIRROR)")
-    common.add_argument("--debug", action="store_true", help="afficher la trace complète des erreurs inattendues")
+# ----------------------------------------------------------------------------- for make
+def quartiers_construits(gpkg: Path) -> dict[str, list[tuple[str, str]]]:
+    """``{geographie: [(code, libellé), …]}`` sorted by code, from the built GeoPackage (layers
+    ``qpv_2024``, ``qpv_2015``, ``zones``; a missing layer gives an empty list)."""
+    from .store import list_layers, read_layer
 
-    p = argparse.ArgumentParser(prog="observatoire", description="Observatoire des quartiers prioritaires",
-                                parents=[common])
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMANDE")
-    s = sub.add_parser("fetch", parents=[common], help="télécharger les fichiers officiels (ou depuis un miroir)")
+    if not Path(gpkg).exists():
+        raise ObservatoireError("Le GeoPackage des données traitées est introuvable.", fichier=str(gpkg),
+                                correction="lancez d'abord « observatoire build » (ou make)")
+    couches = set(list_layers(gpkg))
+    out: dict[str, list[tuple[str, str]]] = {}
+    for geo, (couche, code, nom) in COUCHES_QUARTIERS.items():
+        if couche not in couches:
+            out[geo] = []
+            continue
+        df = read_layer(gpkg, couche)
+        out[geo] = sorted((str(c), str(n)) for c, n in zip(df[code], df[nom]))
+    return out
+
+
+def _mot_make(chemin: str | Path) -> str:
+    """A path as one make word (relative to the current folder when inside it)."""
+    p = Path(chemin)
+    try:
+        p = p.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        p = p.resolve()
+    texte = p.as_posix()
+    if any(c.isspace() for c in texte) or any(c in texte for c in ":;|*?[]"):
+        raise ObservatoireError(f"make ne sait pas suivre un chemin contenant une espace ou « : ; | * ? [ ] » : "
+                                f"{texte}.", correction="renommez le dossier ou le fichier, ou lancez les étapes "
+                                "avec la commande observatoire (fetch, build, maps, portraits)")
+    return texte.replace("$", "$$").replace("#", "\\#")
+
+
+def cmd_quartiers(args) -> int:
+    cfg = _config(args)
+    liste = quartiers_construits(cfg.paths.gpkg)
+    geos = [args.geographie] if args.geographie else list(GEOGRAPHIES)
+    if args.mk:
+        from .store import write_text_atomic
+
+        lignes = ["# Écrit par « observatoire quartiers --mk » après la construction : ne pas modifier."]
+        lignes += [f"QUARTIERS_{g} := " + " ".join(_mot_make(c) for c, _ in liste[g]) for g in geos]
+        write_text_atomic(args.mk, "\n".join(lignes) + "\n")
+        return 0
+    for g in geos:
+        table = Table(title=f"Géographie {g} : {len(liste[g])} territoire(s)")
+        table.add_column("Code", no_wrap=True)
+        table.add_column("Libellé", overflow="fold")
+        for code, nom in liste[g]:
+            table.add_row(escape(code), escape(nom))
+        out.print(table)
+    return 0
+
+
+def _texte_empreinte(cfg, nom: str) -> str:
+    return json.dumps(empreinte(cfg, nom), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+def _config_mk(cfg) -> str:
+    """Variables ``make`` reads from the configuration (folders, geographies, files it names)."""
+    notes = cfg.section("portraits").get("notes", "notes")
+    notes = Path(notes) if Path(notes).is_absolute() else cfg.paths.root / notes
+    mirror = cfg.paths.mirror
+    nommes = sorted({f for e in ETAPES for f in fichiers_lus(cfg, e)})
+    lignes = [
+        "# Écrit par « observatoire empreinte --ecrire » à partir de la configuration : ne pas modifier.",
+        f"CONFIG_LUE := {_mot_make(cfg.source_file)}",
+        f"DOSSIER_RAW := {_mot_make(cfg.paths.raw)}",
+        f"DOSSIER_PROCESSED := {_mot_make(cfg.paths.processed)}",
+        f"DOSSIER_CARTES := {_mot_make(cfg.paths.maps)}",
+        f"DOSSIER_PORTRAITS := {_mot_make(cfg.paths.portraits)}",
+        f"DOSSIER_NOTES := {_mot_make(notes)}",
+        "GEOGRAPHIES := 2024 2015" + (" zones" if cfg.zones else ""),
+        "PDF := " + ("oui" if cfg.section("portraits").get("pdf", True) else "non"),
+        "MANIFESTE_MIROIR := " + (_mot_make(mirror / "manifest.json") if mirror else ""),
+        "FICHIERS_NOMMES := " + " ".join(_mot_make(f) for f in nommes),
+    ]
+    for e in ETAPES:
+        lignes.append(f"FICHIERS_{e} := $(wildcard " + " ".join(_mot_make(f) for f in fichiers_lus(cfg, e)) + ")")
+    return "\n".join(lignes) + "\n"
+
+
+def cmd_empreinte(args) -> int:
+    cfg = _config(args)
+    etapes = [args.etape] if args.etape else list(ETAPES)
+    if not args.ecrire:
+        if args.etape:
+            sys.stdout.write(_texte_empreinte(cfg, args.etape))
+        else:
+            sys.stdout.write(json.dumps({e: empreinte(cfg, e) for e in etapes}, ensure_ascii=False, indent=1,
+                                        sort_keys=True) + "\n")
+        return 0
+    from .store import write_text_atomic
+
+    dossier = Path(args.ecrire)
+    dossier.mkdir(parents=True, exist_ok=True)
+    changees = []
+    for e in etapes:
+        chemin, texte = dossier / f"{e}.config", _texte_empreinte(cfg, e)
+        if not chemin.exists() or chemin.read_text(encoding="utf-8") != texte:
+            write_text_atomic(chemin, texte)   # rewritten only when it changes: make compares dates
+            changees.append(e)
+    write_text_atomic(dossier / "config.mk", _config_mk(cfg))
+    if changees:
+        info(f"Configuration {_court(cfg.source_file)} : étape(s) à refaire : {', '.join(changees)}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------- parser
+DESCRIPTION = """\
+Observatoire des quartiers prioritaires de la politique de la ville : données officielles,
+indicateurs, cartes et portraits de quartier pour un territoire (observatoire.toml).
+
+Étapes du pipeline annuel, dans l'ordre : fetch → build → maps → portraits (ou all).
+Avec make, chaque étape ne se relance que si ses entrées ont changé."""
+
+EPILOGUE = """\
+exemples :
+  observatoire all --mirror data/mirror/demo      tout le pipeline hors ligne
+  observatoire portraits --quartier QN05930M     un seul portrait
+  observatoire portraits --geographie zones      les portraits des zones de [[zones]]
+  observatoire COMMANDE --help                   l'aide d'une commande"""
+
+
+def _commun() -> ParseurFr:
+    common = ParseurFr(add_help=False)
+    g = common.add_argument_group("options communes")
+    g.add_argument("--config", default=None, metavar="FICHIER",
+                   help="fichier de configuration (défaut : observatoire.toml)")
+    g.add_argument("--mirror", default=None, metavar="DOSSIER",
+                   help="dossier miroir remplaçant le réseau (ou variable OBSERVATOIRE_MIRROR)")
+    g.add_argument("--debug", action="store_true", help="afficher la trace complète des erreurs inattendues")
+    return common
+
+
+def _sous(sub, nom: str, aide: str, description: str, func, common) -> ParseurFr:
+    s = sub.add_parser(nom, parents=[common], help=aide, description=description)
+    s.set_defaults(func=func)
+    return s
+
+
+def build_parser() -> ParseurFr:
+    common = _commun()
+    p = ParseurFr(prog="observatoire", description=DESCRIPTION, epilog=EPILOGUE, parents=[common])
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMANDE", title="commandes")
+
+    s = _sous(sub, "fetch", "télécharger les fichiers officiels (ou les copier d'un miroir)",
+              "Télécharge les fichiers officiels du territoire configuré dans data/raw/<source>/\n"
+              "(reprise, nouvelles tentatives, empreinte sha256 au manifeste, écriture atomique),\n"
+              "ou les copie d'un miroir hors ligne (--mirror). Sans réseau ni miroir : code de sortie 3.",
+              cmd_fetch, common)
     s.add_argument("--force", action="store_true", help="re-télécharger même les fichiers présents")
-    s.set_defaults(func=cmd_fetch)
-    sub.add_parser("build", parents=[common], help="construire le GeoPackage et les indicateurs").set_defaults(func=cmd_build)
-    sub.add_parser("maps", parents=[common], help="écrire les cartes HTML").set_defaults(func=cmd_maps)
-    s = sub.add_parser("portraits", parents=[common], help="écrire les portraits HTML et PDF")
+    _sous(sub, "build", "construire le GeoPackage et la table des indicateurs",
+          "Construit le territoire, les couches géographiques, les correspondances IRIS × quartiers\n"
+          "et les indicateurs : data/processed/observatoire.gpkg, indicateurs.csv, indicateurs.xlsx.",
+          cmd_build, common)
+    _sous(sub, "maps", "écrire les cartes HTML autonomes",
+          "Écrit les cartes choroplèthes (IRIS et quartiers) en fichiers HTML autonomes dans maps/,\n"
+          "lisibles hors ligne ; classes réglées par la section [cartes].", cmd_maps, common)
+    s = _sous(sub, "portraits", "écrire les portraits de quartier (HTML et PDF)",
+              "Écrit un portrait par quartier (HTML, et PDF A4 avec Chromium) et la page d'index de la\n"
+              "géographie choisie dans portraits/. Avec --quartier, seuls ces portraits sont refaits\n"
+              "et l'index est gardé tel quel.", cmd_portraits, common)
     s.add_argument("--sans-pdf", action="store_true", help="ne pas produire les PDF")
     s.add_argument("--quartier", action="append", metavar="CODE", help="seulement ce quartier (répétable)")
-    s.add_argument("--geographie", choices=["2024", "2015", "zones"], default="2024",
-                   help="quartiers 2024 (défaut), quartiers 2015 ou zones personnalisées")
-    s.set_defaults(func=cmd_portraits)
-    s = sub.add_parser("all", parents=[common], help="tout : fetch, build, maps, portraits")
+    s.add_argument("--geographie", choices=GEOGRAPHIES, default="2024",
+                   help="quartiers 2024 (défaut), quartiers 2015 ou zones de [[zones]]")
+    s = _sous(sub, "all", "tout : fetch, build, maps, portraits",
+              "Enchaîne les quatre étapes : fetch, build, maps, puis les portraits des quartiers 2024,\n"
+              "des quartiers 2015 et des zones de [[zones]].", cmd_all, common)
     s.add_argument("--force", action="store_true", help="re-télécharger même les fichiers présents")
-    s.set_defaults(func=cmd_all)
-    sub.add_parser("sources", parents=[common], help="lister les sources et leur état").set_defaults(func=cmd_sources)
-    s = sub.add_parser("indicateurs", parents=[common], help="lister le catalogue des indicateurs")
-    s.add_argument("--catalogue", default=None, help="autre fichier de catalogue YAML")
-    s.set_defaults(func=cmd_indicateurs)
+    _sous(sub, "sources", "lister les sources, leur millésime et leur état (réel ou simulé)",
+          "Liste chaque source officielle et chaque table partenaire : millésime, présence dans\n"
+          "data/raw, nature réelle ou simulée, statut du format.", cmd_sources, common)
+    s = _sous(sub, "indicateurs", "lister le catalogue des indicateurs",
+              "Liste les indicateurs du catalogue (identifiant, libellé, thème, unité, source).",
+              cmd_indicateurs, common)
+    s.add_argument("--catalogue", default=None, metavar="FICHIER", help="autre fichier de catalogue YAML")
+    s = _sous(sub, "quartiers", "lister les quartiers et zones construits",
+              "Liste les quartiers 2024, les quartiers 2015 et les zones du GeoPackage construit\n"
+              "(codes et libellés). Avec --mk, écrit ces codes pour make (une règle par portrait).",
+              cmd_quartiers, common)
+    s.add_argument("--geographie", choices=GEOGRAPHIES, default=None, help="une seule géographie")
+    s.add_argument("--mk", default=None, metavar="FICHIER", help="écrire la liste au format make dans FICHIER")
+    s = _sous(sub, "empreinte", "ce que chaque étape lit de la configuration",
+              "Affiche, pour chaque étape (fetch, build, cartes, portraits), la partie de la\n"
+              "configuration qu'elle lit, sous une forme canonique (JSON) : sections, dossiers et\n"
+              "fichiers nommés. make ne relance une étape que si son empreinte change : un changement\n"
+              "de [cartes] ne refait que les cartes. Avec --ecrire, écrit DOSSIER/<étape>.config\n"
+              "seulement s'il change, et DOSSIER/config.mk (variables pour make).",
+              cmd_empreinte, common)
+    s.add_argument("--etape", choices=ETAPES, default=None, help="une seule étape")
+    s.add_argument("--ecrire", default=None, metavar="DOSSIER",
+                   help="écrire les empreintes (et config.mk) dans DOSSIER au lieu de les afficher")
     return p
 
 
@@ -178,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print("Interrompu.")
         return 130
     except Exception as e:  # noqa: BLE001 - last resort: no raw traceback for users
-        if args.debug:
+        if args.debug or os.environ.get("OBSERVATOIRE_DEBUG"):
             raise
         console.print(f"[bold red]Erreur inattendue[/bold red] : {type(e).__name__} : {escape(str(e))}\n"
                       "Relancez avec --debug pour la trace complète et signalez-la aux mainteneurs.")
