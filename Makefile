@@ -151,7 +151,7 @@ FICHES_HTML := $(foreach g,$(GEOGRAPHIES),$(patsubst %,$(DOSSIER_PORTRAITS)/%.ht
 FICHES_PDF  := $(FICHES_HTML:.html=.pdf)
 
 # The one place the PDFs are made: $(1) geography, $(2) more options (--quartier CODE).
-FAIRE_PDF = OBSERVATOIRE_CHROMIUM=$(CHROMIUM) $(OBS) portraits $(OPTS) --geographie $(1) $(2)
+FAIRE_PDF = OBSERVATOIRE_CHROMIUM=$(CHROMIUM) $(OBS) pdf $(OPTS) --geographie $(1) $(2)
 
 CONSEIL_DEMO := Pas de réseau ni de miroir : essayez d'abord « make demo » (données de démonstration \
   hors ligne, aucun téléchargement), ou indiquez un miroir : make MIRROR=/chemin/du/miroir.

@@ -107,6 +107,26 @@ def cmd_portraits(args) -> int:
     return 0
 
 
+def cmd_pdf(args) -> int:
+    from .portraits.pdf import build_pdfs
+
+    cfg = _config(args)
+    quartiers = args.quartier or None
+    titre = {"2024": "quartiers 2024", "2015": "quartiers 2015", "zones": "zones d'observation"}[args.geographie]
+    with etape(f"PDF des portraits : {titre}" + (" : " + ", ".join(quartiers) if quartiers else "")) as e:
+        paths = build_pdfs(cfg, geographie=args.geographie, quartiers=quartiers)
+        e.resume(f"{len(paths)} PDF dans {_court(cfg.paths.portraits)}")
+    return 0
+
+
+def cmd_verifier(args) -> int:
+    from .verification import verifier
+
+    cfg = _config(args)
+    verifier(cfg)
+    return 0
+
+
 def cmd_all(args) -> int:
     cfg = _config(args)   # the whole configuration is checked before the first stage
     for f in (cmd_fetch, cmd_build, cmd_maps):
@@ -322,6 +342,16 @@ def build_parser() -> ParseurFr:
     s.add_argument("--quartier", action="append", metavar="CODE", help="seulement ce quartier (répétable)")
     s.add_argument("--geographie", choices=GEOGRAPHIES, default="2024",
                    help="quartiers 2024 (défaut), quartiers 2015 ou zones de [[zones]]")
+    s = _sous(sub, "pdf", "imprimer en PDF les portraits déjà écrits en HTML",
+              "Imprime en PDF A4 (fiche de deux pages et annexe) les portraits déjà écrits en HTML par\n"
+              "« observatoire portraits --sans-pdf », avec une seule session de Chromium.", cmd_pdf, common)
+    s.add_argument("--quartier", action="append", metavar="CODE", help="seulement ce quartier (répétable)")
+    s.add_argument("--geographie", choices=GEOGRAPHIES, default="2024",
+                   help="quartiers 2024 (défaut), quartiers 2015 ou zones de [[zones]]")
+    _sous(sub, "verifier", "écrire la page de vérification des estimations",
+          "Écrit maps/verification.html : les estimations des quartiers 2015 faites à partir des IRIS\n"
+          "comparées aux chiffres de l'Insee (calculées par « observatoire build », relues ici ;\n"
+          "« observatoire maps » l'écrit aussi).", cmd_verifier, common)
     s = _sous(sub, "all", "tout : fetch, build, maps, portraits",
               "Enchaîne les quatre étapes : fetch, build, maps, puis les portraits des quartiers 2024,\n"
               "des quartiers 2015 et des zones de [[zones]].", cmd_all, common)
