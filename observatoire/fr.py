@@ -105,3 +105,14 @@ def parse_nombre(txt: str) -> float:
     else:
         t = t.replace(",", ".")
     return float(t)
+
+
+#: Letters before which « de », « le », « la » elide (h muet included, as in « d'Hergnies »).
+VOYELLES = "aeiouyhàâäéèêëîïôöûüœAEIOUYHÀÂÄÉÈÊËÎÏÔÖÛÜŒ"
+
+
+def elide(mot: str, suivant: str) -> str:
+    """``de``/``le``/``la`` + word with the French elision: ``elide("de", "Anzin") == "d'Anzin"``."""
+    if suivant and suivant[0] in VOYELLES and mot in ("de", "le", "la", "que", "ne"):
+        return f"{mot[0]}'{suivant}"
+    return f"{mot} {suivant}"

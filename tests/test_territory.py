@@ -134,8 +134,12 @@ def test_build_geographic_layers_from_the_simulated_demo_mirror(tmp_path):
     from observatoire.store import list_layers, simulated_inputs, write_gpkg
     from observatoire.territory import build_geographic_layers
 
-    mirror = build_mirror(tmp_path / "miroir", shared_dir=False, hooks=())
-    cfg = parse_config({"territoire": {"epci": "200099999"}}, tmp_path / "observatoire.toml").with_mirror(mirror)
+    from observatoire.config import load_config
+    from observatoire.demo.config import write_demo_config
+
+    mirror = build_mirror(tmp_path / "miroir", shared_dir=False)
+    (tmp_path / "observatoire.toml").write_text('[territoire]\nepci = "200099999"\n', encoding="utf-8")
+    cfg = load_config(write_demo_config(mirror, tmp_path)).with_mirror(mirror)
     fetch(cfg, only=["insee_epci", "anct_qpv2024", "anct_qpv2015", "ign_communes", "ign_departement", "ign_iris"])
     layers = build_geographic_layers(cfg)
     assert layers["communes"]["code_insee"].tolist() == ["00001", "00002", "00003", "00004"]
@@ -150,6 +154,7 @@ def test_build_geographic_layers_from_the_simulated_demo_mirror(tmp_path):
     assert (s["millesime_qpv"] == 2024).sum() == 5 and (s["millesime_qpv"] == 2015).sum() == 3
     hors = s[(s.code_qp == "QN00003N") & (s.insee_com == "00005")]
     assert hors["part_surface"].item() == pytest.approx(400 / 1100) and not hors["dans_territoire"].item()
+    layers.pop("communes_publiees")
     p = write_gpkg(layers, tmp_path / "observatoire.gpkg")
     assert set(list_layers(p)) == {"communes", "epci", "departement", "iris", "qpv_2024", "qpv_2015",
                                    "qpv_communes", "sources"}

@@ -264,7 +264,7 @@ def comparison_year(years, t: int, ind: Indicateur | None, source: str | None, *
 def regles_texte(nom_epci: str) -> str:
     """The diagnosis rules in one French sentence, from the constants (printed on every sheet)."""
     from .. import fr
-    from .phrases import elide
+    from ..fr import elide
     n = lambda x, d=0: fr.format_nombre(x, d)  # noqa: E731
     return (f"Diagnostic : un écart est cité quand il atteint {n(ECART_MIN_POINTS)} points pour un taux "
             f"({n(ECART_MIN_RELATIF)} % pour un montant ou un indice) par rapport à l'ensemble des quartiers "

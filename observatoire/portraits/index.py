@@ -54,7 +54,7 @@ def set_pdf_links(out_dir: Path, geographie: str, codes: list[str], present: boo
 
 
 def _count(inp, geographie: str) -> int:
-    from .render import quartiers_list
+    from .inputs import quartiers_list
     return len(quartiers_list(inp, geographie))
 
 
@@ -78,7 +78,7 @@ def _maps_link(inp, out_dir: Path) -> str:
 
 
 def render_index(inp, geographie: str, entries: list[dict[str, Any]], out_dir: Path, *, pdf: bool) -> str:
-    from .render import css, environment
+    from .gabarits import css, environment
     modes = {e.get("mode", "reel") for e in entries}
     for e in entries:
         e["pdf"] = (out_dir / f"{e['code']}.pdf").exists() and (out_dir / f"{e['code']}-annexe.pdf").exists()

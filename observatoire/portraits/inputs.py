@@ -282,3 +282,24 @@ def read_notes(path: Path) -> dict[str, Markup]:
         if current:
             sections[current].append(line)
     return {k: render_markdown("\n".join(v)) for k, v in sections.items() if "\n".join(v).strip()}
+
+
+GEOGRAPHIES = {
+    # geographie: (type_territoire, layer, name column, qpv_communes millesime)
+    "2024": ("qpv2024", "qpv_2024", "lib_qp", 2024),
+    "2015": ("qpv2015", "qpv_2015", "nom_qp", 2015),
+    "zones": ("zone", "zones", "libelle", None),
+}
+
+
+def quartiers_list(inp: Inputs, geographie: str) -> list[tuple[str, str]]:
+    """``(code, name)`` of every quartier of a geography, sorted by code."""
+    if geographie not in GEOGRAPHIES:
+        raise ObservatoireError(f"Géographie inconnue : {geographie!r}.",
+                                correction="choisissez « 2024 », « 2015 » ou « zones »")
+    _, layer, name_col, _ = GEOGRAPHIES[geographie]
+    gdf = inp.layers.get(layer)
+    if gdf is None or gdf.empty:
+        return []
+    code_col = "code" if geographie == "zones" else "code_qp"
+    return sorted((str(c), str(n)) for c, n in zip(gdf[code_col], gdf[name_col]))

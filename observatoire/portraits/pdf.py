@@ -209,7 +209,7 @@ def print_pdfs(html_paths: list[Path], out_dir: Path | None = None, executable: 
 def _codes(config, geographie: str) -> list[str]:
     import pyogrio
 
-    from .render import GEOGRAPHIES
+    from .inputs import GEOGRAPHIES
     if geographie not in GEOGRAPHIES:
         raise ObservatoireError(f"Géographie inconnue : {geographie!r}.",
                                 correction="choisissez « 2024 », « 2015 » ou « zones »")

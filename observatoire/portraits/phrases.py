@@ -40,21 +40,14 @@ import re
 import unicodedata
 
 from .. import fr
+from ..fr import VOYELLES, elide  # noqa: F401  (re-exported: templates and tests use phrases.elide)
 from ..catalogue import Indicateur
 from .facts import Fact
 
-VOYELLES = "aeiouyhàâäéèêëîïôöûüœAEIOUYHÀÂÄÉÈÊËÎÏÔÖÛÜŒ"
 _MASCULIN = {"taux", "revenu", "nombre", "indice", "niveau", "rapport", "montant", "seuil", "écart",
              "premier", "effectif", "solde", "âge", "ratio", "salaire"}
 _FEMININ = {"part", "proportion", "médiane", "densité", "population", "couverture", "moyenne", "durée",
             "surface", "dépendance", "pauvreté", "intensité"}
-
-def elide(mot: str, suivant: str) -> str:
-    """``de``/``le``/``la`` + word with the French elision: ``elide("de", "Anzin") == "d'Anzin"``."""
-    if suivant and suivant[0] in VOYELLES and mot in ("de", "le", "la", "que", "ne"):
-        return f"{mot[0]}'{suivant}"
-    return f"{mot} {suivant}"
-
 
 def nom_court_epci(nom: str) -> str:
     """``"CA Valenciennes Métropole"`` → ``"Valenciennes Métropole"`` (legal-form prefix dropped)."""

@@ -32,13 +32,11 @@ YAML). Changes follow INSEE's census rule (``[indicateurs] annees_ecart_min``, d
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
 
 from .. import fr
@@ -50,20 +48,13 @@ from ..tidy import METHODES_ESTIMATION, REFERENCES, TYPES_LIBELLES
 from . import svg
 from .cells import MARQUE_SIMULE, Partie, change_text, mode_provenance, partner_value, value_cell
 from .facts import comparison_year, n_comparables, regles_texte, select_facts
+from .gabarits import css, environment
 from .index import set_pdf_links, write_index
-from .inputs import (SECTIONS_NOTES, Inputs, load_inputs, read_indicateurs, read_notes,  # noqa: F401
+from .inputs import (GEOGRAPHIES, SECTIONS_NOTES, quartiers_list, Inputs, load_inputs, read_indicateurs, read_notes,  # noqa: F401
                      render_markdown)
 from .phrases import elide, phrase
 from .verification import paragraphe as verification_paragraphe
 
-TEMPLATES = Path(__file__).with_name("templates")
-
-GEOGRAPHIES = {
-    # geographie: (type_territoire, layer, name column, qpv_communes millesime)
-    "2024": ("qpv2024", "qpv_2024", "lib_qp", 2024),
-    "2015": ("qpv2015", "qpv_2015", "nom_qp", 2015),
-    "zones": ("zone", "zones", "libelle", None),
-}
 
 #: Key figures of page 1, in order (the contract's themes); a theme with none of them in the
 #: catalogue contributes its first comparable indicator. At most :data:`MAX_CHIFFRES_CLES` rows.
@@ -75,19 +66,6 @@ MAX_CHIFFRES_CLES = 14
 
 
 # ------------------------------------------------------------------------------------- helpers
-def quartiers_list(inp: Inputs, geographie: str) -> list[tuple[str, str]]:
-    """``(code, name)`` of every quartier of a geography, sorted by code."""
-    if geographie not in GEOGRAPHIES:
-        raise ObservatoireError(f"Géographie inconnue : {geographie!r}.",
-                                correction="choisissez « 2024 », « 2015 » ou « zones »")
-    _, layer, name_col, _ = GEOGRAPHIES[geographie]
-    gdf = inp.layers.get(layer)
-    if gdf is None or gdf.empty:
-        return []
-    code_col = "code" if geographie == "zones" else "code_qp"
-    return sorted((str(c), str(n)) for c, n in zip(gdf[code_col], gdf[name_col]))
-
-
 def _communes_of(inp: Inputs, code: str, geographie: str, geom) -> list[dict[str, Any]]:
     qc = inp.layers.get("qpv_communes")
     millesime = GEOGRAPHIES[geographie][3]
@@ -514,18 +492,6 @@ def sheet_context(inp: Inputs, code: str, geographie: str = "2024", *,
 
 
 # -------------------------------------------------------------------------------------- writing
-@functools.lru_cache(maxsize=1)
-def environment() -> Environment:
-    """The Jinja environment, compiled once per process (templates are cached by Jinja)."""
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
-                       lstrip_blocks=True, auto_reload=False)
-
-
-@functools.lru_cache(maxsize=1)
-def css() -> Markup:
-    return Markup((TEMPLATES / "portrait.css").read_text(encoding="utf-8"))
-
-
 def render_sheet(ctx: dict[str, Any]) -> str:
     """HTML of one sheet."""
     return environment().get_template("portrait.html.j2").render(css=css(), **ctx)

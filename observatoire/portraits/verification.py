@@ -115,5 +115,5 @@ def _avec_article(libelle: str) -> str:
 
 
 def _de(nom: str) -> str:
-    from .phrases import elide
+    from ..fr import elide
     return elide("de", nom)
