@@ -25,7 +25,7 @@ import pandas as pd
 
 from .config import Config
 from .errors import ObservatoireError
-from .progress import etape, info
+from .progress import avertir, etape, info
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +191,28 @@ def _iris_population(tables) -> pd.Series | None:
     return pops[-1].data["P_POP"].dropna() if pops else None
 
 
+def say_missing_quartiers(quartiers: dict, nom: str) -> list[str]:
+    """Warn (in French) about a geography without any quartier on the territory: what will not be
+    produced, and why it is not an error. Returns the warnings."""
+    n24 = len(quartiers[2024].codes) if 2024 in quartiers else 0
+    n15 = len(quartiers[2015].codes) if 2015 in quartiers else 0
+    out = []
+    if not n24 and not n15:
+        out.append(f"{nom} n'a aucun quartier prioritaire (ni 2015 ni 2024) : les indicateurs des communes, "
+                   "de l'EPCI, du département et de la France sont calculés, les cartes des IRIS écrites ; aucun "
+                   "portrait de quartier ne sera produit (des zones [[zones]] peuvent en tenir lieu).")
+    elif not n24:
+        out.append(f"{nom} n'a aucun quartier prioritaire 2024 : pas de portrait ni de carte de quartier 2024 ; "
+                   f"les {n15} quartiers 2015 ont leurs chiffres et leurs portraits (« observatoire portraits "
+                   "--geographie 2015 »).")
+    elif not n15:
+        out.append(f"{nom} n'avait aucun quartier prioritaire 2015 : pas de portrait 2015, pas de vérification des "
+                   "estimations sur les chiffres de l'Insee, ni de transposition 2015 → 2024.")
+    for msg in out:
+        avertir(msg)
+    return out
+
+
 def indicator_inputs(config: Config, territory, layers: dict, zones, parts, crosswalks, totals, raster, tables):
     """Assemble :class:`observatoire.indicators.IndicatorInputs` from the layers of the build."""
     from . import indicators
@@ -210,6 +232,7 @@ def indicator_inputs(config: Config, territory, layers: dict, zones, parts, cros
         quartiers[geo] = indicators.Quartiers(geo, liste, _quartiers_by_departement(national))
         layers[layer] = layers[layer].merge(liste[["code", "epci", "dep", "debordant"]].rename(
             columns={"code": "code_qp", "epci": "epci_reference"}), on="code_qp", how="left")
+    say_missing_quartiers(quartiers, territory.nom)
     communes = pd.DataFrame(layers["communes_publiees"].drop(columns="geometry"))
     iris_sim = _simulated(config, GEO_SOURCES["iris"])
     geometrie = {"qpv2024": iris_sim or _simulated(config, GEO_SOURCES["qpv2024"]),
