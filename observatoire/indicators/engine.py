@@ -29,7 +29,6 @@ estimates carries the worst quality of its parts. Secrecy: :mod:`.secrecy`.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..catalogue import Indicateur
@@ -211,12 +210,23 @@ def count_variables(catalogue: dict[str, Indicateur]) -> set[str]:
     return out
 
 
+def evaluated_units(inp: IndicatorInputs, catalogue: dict[str, Indicateur]) -> dict[tuple[str, int], pd.DataFrame]:
+    """Unit frames of the producer tables by (level, millésime), evaluated once per inputs and
+    catalogue (the back-test and the engine share them)."""
+    cached = inp.cache.get("unites")
+    if cached is not None and cached[0] is catalogue:
+        return cached[1]
+    groups = group_tables(inp.tables, count_variables(catalogue))
+    units = {key: evaluate_group(g, catalogue, groups) for key, g in groups.items()}
+    inp.cache["unites"] = (catalogue, units)
+    return units
+
+
 def compute_levels(inp: IndicatorInputs, catalogue: dict[str, Indicateur]) -> list[tuple[str, pd.DataFrame]]:
     """``(type_territoire, unit frame)`` for every level the inputs allow (all millésimes)."""
-    groups = group_tables(inp.tables, count_variables(catalogue))
     by_level: dict[str, list[pd.DataFrame]] = {}
-    for (niv, _), g in groups.items():
-        by_level.setdefault(niv, []).append(evaluate_group(g, catalogue, groups))
+    for (niv, _), u in evaluated_units(inp, catalogue).items():
+        by_level.setdefault(niv, []).append(u)
     units = {niv: pd.concat(frames, ignore_index=True) for niv, frames in by_level.items()}
     step = _Levels(units, inp, catalogue)
     all_communes = step.communes_for_sums()

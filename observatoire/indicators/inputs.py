@@ -62,3 +62,6 @@ class IndicatorInputs:
     estimation_method: str = "dasymetrique"
     annees_ecart_min: int = 5
     plafonds_qualite: pd.DataFrame | None = None
+    #: Results computed once per inputs (the evaluated producer tables), shared by the back-test and
+    #: the engine.
+    cache: dict = field(default_factory=dict, repr=False, compare=False)

@@ -190,16 +190,14 @@ def backtest_inputs(inputs, catalogue: dict[str, Indicateur], territoire: str = 
     :func:`~observatoire.indicators.units.evaluate_group`), the territory's 2015 quartiers, the
     ``qpv2015`` crosswalk and its zone totals. ``pipeline.build`` can call it as it is (see the report
     of issue 15) to feed :func:`quality_from_backtest` before computing the indicators."""
-    from ..indicators.engine import count_variables
-    from ..indicators.units import evaluate_group, group_tables
+    from ..indicators.engine import evaluated_units
 
     q = inputs.quartiers.get(2015)
     cw = inputs.crosswalks.get("qpv2015")
     if q is None or q.liste.empty or cw is None or cw.empty:
         return backtest({}, {}, pd.DataFrame({"code_iris": [], "code_zone": [], "poids_surface": []}),
                         catalogue=catalogue)
-    groups = group_tables(inputs.tables, count_variables(catalogue))
-    units = {key: evaluate_group(g, catalogue, groups) for key, g in groups.items() if key[0] in ("iris", "qpv2015")}
+    units = {key: u for key, u in evaluated_units(inputs, catalogue).items() if key[0] in ("iris", "qpv2015")}
     codes = set(q.codes)
     iris = {m: u for (niv, m), u in units.items() if niv == "iris"}
     qp = {m: u[u["code"].astype(str).isin(codes)] for (niv, m), u in units.items() if niv == "qpv2015"}
