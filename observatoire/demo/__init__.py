@@ -9,7 +9,9 @@ otherwise (``simule: true`` in the mirror's ``manifest.json``), for any territor
 2. :func:`observatoire.demo.reels.write_real_files` places the real files under their official names;
 3. :func:`observatoire.demo.simules.write_simulated_files` writes what no real copy exists for (IRIS
    contours with the real IRIS codes, census tables, 200 m grid, 2024 quartier tables, C2S by
-   commune), calibrated on the territory's real figures;
+   commune), calibrated on the territory's real figures, and the Filosofi editions the real files stop
+   before (2021 at IRIS, commune and supra levels, carried forward from the real 2019:
+   :mod:`observatoire.demo.prolongation`);
 4. ``manifest.json`` and ``territoire.toml`` (the territory and the vintages the mirror holds).
 
 The mirror is built in a temporary folder next to ``dest`` and renamed into place: an interrupted build

@@ -32,15 +32,17 @@ from ..territory import Territory, territory_from_composition
 
 L93 = 2154
 
-#: Vintages of the real files copied into the mirror (what ``../shared/data/real`` holds).
+#: Vintages of the mirror of a real territory: the real files of ``../shared/data/real`` (Filosofi 2014–2019)
+#: and the editions simulated next to them (Filosofi 2021, the last INSEE produces, carried forward from the
+#: real 2019 by :mod:`observatoire.demo.prolongation` so that the 2021 quartier figures have references).
 MILLESIMES_REELS = {
-    "cog": 2020, "iris": 2021, "rp": [2017, 2022], "filosofi": [2014, 2015, 2016, 2017, 2018, 2019],
+    "cog": 2020, "iris": 2021, "rp": [2017, 2022], "filosofi": [2014, 2015, 2016, 2017, 2018, 2019, 2021],
     "qp_insee": [2017, 2018, 2019, 2020, 2021, 2022], "caf": [2016, 2017, 2018, 2019, 2020], "cnam": [2022],
     "qp2024": [2024], "filosofi_qp2024": [2021], "qpv2024": 2024, "qpv2015": 2015,
 }
 #: Vintages of the fully simulated territory.
 MILLESIMES_FICTIFS = {
-    "cog": 2020, "iris": 2021, "rp": [2017, 2022], "filosofi": [2019], "qp_insee": [2017, 2022], "caf": [2020],
+    "cog": 2020, "iris": 2021, "rp": [2017, 2022], "filosofi": [2019, 2021], "qp_insee": [2017, 2022], "caf": [2020],
     "cnam": [2022], "qp2024": [2024], "filosofi_qp2024": [2021], "qpv2024": 2024, "qpv2015": 2015,
 }
 

@@ -2,8 +2,11 @@
 
 Always simulated (no real copy exists to this project): IRIS contours (with the real IRIS codes and
 names of the territory), census IRIS and commune tables, the Filosofi 200 m grid, the tables of the 2024
-quartiers and Cnam C2S by commune. In the fully simulated territory (no ``../shared``), every other
-file as well: composition, outlines, perimeters, INSEE quartier tables, Filosofi, Cnaf.
+quartiers, Cnam C2S by commune, and the Filosofi editions after the last real one (2021: IRIS, communes,
+EPCI, départements, France, carried forward from 2019 by :mod:`observatoire.demo.prolongation`). In the
+fully simulated territory (no ``../shared``), every other file as well: composition, outlines,
+perimeters, INSEE quartier tables, Filosofi (its first edition; later ones are carried forward the same
+way), Cnaf.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ..sources.insee_filosofi import SOURCES as FILO_SOURCES
 from . import ecriture as w
 from .ecriture import NOTE_SIMULE, Miroir, zip_bytes
 from .monde import Monde
+from .prolongation import carry_filosofi
 from .simulation import aggregate, area_weights, census, cnaf_counts, cnam_counts, filosofi_values, pe_counts
 
 _FILO = {s.id: s for s in FILO_SOURCES}
@@ -52,6 +56,7 @@ def write_simulated_files(m: Miroir, monde: Monde, iris: gpd.GeoDataFrame, rng: 
     _cnam_communes(m, monde, rng)
     if not monde.reel:
         _fictitious_world(m, monde, iris, census_iris, rng)
+    carry_filosofi(m, list(monde.millesimes["filosofi"]), rng)
 
 
 def _iris_contours(m: Miroir, iris: gpd.GeoDataFrame, monde: Monde) -> None:
@@ -206,7 +211,7 @@ def _fictitious_quartier_tables(m: Miroir, monde: Monde, iris, census_iris: dict
                 simule=True, note=NOTE_SIMULE)
         m.write(f"insee_qp_revn/REVN_{y}.csv", w.qp_table("REVN", y, codes, libs, pd.concat([filo, cnam, caf], axis=1)),
                 simule=True, note=NOTE_SIMULE + " ; millésime Filosofi = édition - 4")
-    for y in monde.millesimes["filosofi"]:
+    for y in monde.millesimes["filosofi"][:1]:  # later editions: carried forward (prolongation.py)
         fp = aggregate(pd.DataFrame({"fp": f * pop, "p": pop}, index=idx), wts)
         vals = filosofi_values((fp["fp"] / fp["p"]).reindex(codes).fillna(0.6).to_numpy(), rng).set_axis(codes)
         m.write(f"insee_filosofi_qp/{_FILO['insee_filosofi_qp'].fichier.format(millesime=y)}",
@@ -216,7 +221,7 @@ def _fictitious_quartier_tables(m: Miroir, monde: Monde, iris, census_iris: dict
 def _fictitious_filosofi(m: Miroir, monde: Monde, iris, rng) -> None:
     f = iris["f"].to_numpy(float)
     com = monde.communes_dep
-    for y in monde.millesimes["filosofi"]:
+    for y in monde.millesimes["filosofi"][:1]:  # later editions: carried forward (prolongation.py)
         m.write(f"insee_filosofi_iris/BASE_TD_FILO_DISP_IRIS_{y}.csv", w.filosofi_iris(y, iris, filosofi_values(f, rng)),
                 simule=True, note=NOTE_SIMULE)
         cv = filosofi_values(com["f"].to_numpy(float), rng)
