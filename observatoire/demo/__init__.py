@@ -60,6 +60,7 @@ def build_mirror(dest: str | Path, shared_dir: str | Path | bool | None = None, 
     if shared is not None and not (shared / "real").is_dir():
         shared = None
     monde = monde_reel(shared, territoire or {}) if shared is not None else monde_fictif()
+    _warn_missing_2024(monde)
     rng = np.random.default_rng(seed)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
@@ -84,6 +85,21 @@ def build_mirror(dest: str | Path, shared_dir: str | Path | bool | None = None, 
         if tmp.exists():
             shutil.rmtree(tmp)
     return dest
+
+
+def _warn_missing_2024(monde) -> None:
+    """Say which 2015 quartiers of the territory have no 2024 perimeter in the real files at hand."""
+    from ..progress import avertir
+    from .monde import qpv2024_files
+
+    codes = monde.notes.get("qpv2024_sans_perimetre") or []
+    if not codes:
+        return
+    areas = ", ".join(sorted({p.parent.name for p in qpv2024_files(monde.shared)})) or "aucune zone"
+    avertir(f"{len(codes)} quartier{'s' if len(codes) > 1 else ''} 2015 du territoire ({', '.join(codes)}) "
+            f"sans périmètre 2024 dans les fichiers réels de {monde.shared} (périmètres 2024 extraits pour : "
+            f"{areas}) : la démonstration présente le territoire sans leurs quartiers 2024 ; le fichier national "
+            "de l'ANCT, téléchargé par « make », dira lesquels sont encore prioritaires.")
 
 
 def _write_territory(dest: Path, monde) -> None:

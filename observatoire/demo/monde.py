@@ -169,9 +169,29 @@ def monde_reel(shared: Path, territoire: dict) -> Monde:
     tp60_qp = qp[0].data["DISP_TP60"] if qp and qp[0].niveau == "qpv2015" else None
     departements = pd.concat([ign.read_departement([real / "ign_communes" / "departements.geojson"], d) for d in deps],
                              ignore_index=True)
+    notes = {"qpv2024_sans_perimetre": quartiers_sans_perimetre_2024(q15, q24, outline)}
     return Monde(terr, comp, gpd.GeoDataFrame(communes, geometry="geometry", crs=L93).reset_index(drop=True),
                  communes_dep.reset_index(drop=True), departements, q15, q24, iris_ref, True,
-                 dict(MILLESIMES_REELS), Path(shared), tp60_iris, tp60_qp)
+                 dict(MILLESIMES_REELS), Path(shared), tp60_iris, tp60_qp, notes)
+
+
+def quartiers_sans_perimetre_2024(q15: gpd.GeoDataFrame, q24: gpd.GeoDataFrame, outline) -> list[str]:
+    """The territory's 2015 quartiers (more than half of their area inside ``outline``) that no 2024
+    perimeter of the mirror overlaps (more than 1 ha).
+
+    ``../shared`` holds the real 2024 perimeters of one area only: for a territory elsewhere, its 2024
+    quartiers are missing from the demo, and these codes say which 2015 quartiers show it.
+    """
+    if q15.empty:
+        return []
+    area = q15.geometry.area.to_numpy()
+    inside = q15.geometry.intersection(outline).area.to_numpy()
+    own = q15[inside > 0.5 * area]
+    if q24.empty:
+        return sorted(own["code_qp"].astype(str))
+    u = shapely.union_all(q24.geometry.values)
+    overlap = own.geometry.intersection(u).area.to_numpy()
+    return sorted(own.loc[overlap <= 10_000.0, "code_qp"].astype(str))
 
 
 def _qpv2024(shared: Path, codes: set[str], bbox) -> gpd.GeoDataFrame:
