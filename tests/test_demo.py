@@ -32,7 +32,9 @@ from observatoire.config import Config, load_config
 from observatoire.demo import build_mirror
 from observatoire.demo.config import write_demo_config
 from observatoire.demo.ecriture import Miroir
-from observatoire.demo.prolongation import Table, carry_filosofi, carry_table, parse_cell, poverty_rate
+from observatoire.demo.prolongation import (Table, carry_filosofi, carry_quartiers_2015, carry_table, parse_cell,
+                                            poverty_rate)
+from observatoire.errors import ObservatoireError
 from observatoire.pipeline import build
 from observatoire.sources.fetch import fetch
 
@@ -205,6 +207,29 @@ def test_carry_writes_only_the_editions_after_the_last_one(tmp_path):
     assert b"DISP_MED21;" in (tmp_path / written[0]).read_bytes()
 
 
+def test_carry_quartiers_2015_area_weighted_by_hand():
+    import shapely
+
+    q24 = gpd.GeoDataFrame({"code_qp": ["QN00001M", "QN00002M"]},
+                           geometry=[shapely.box(0, 0, 100, 100), shapely.box(500, 500, 600, 600)], crs=2154)
+    q15 = gpd.GeoDataFrame({"code_qp": ["QP000001", "QP000002"]},
+                           geometry=[shapely.box(0, 0, 50, 100), shapely.box(50, 0, 200, 100)], crs=2154)
+    filo = pd.DataFrame({"DISP_MED": [10_000.0, 20_000.0], "DISP_TP60": [40.0, 20.0]}, index=["QP000001", "QP000002"])
+    got = carry_quartiers_2015(q24, q15, filo, np.random.default_rng(3))
+    # QN00001M: half in each 2015 quartier → median (10 000 + 20 000) / 2 = 15 000 × 1.04 ± noise, rate 30 ± noise;
+    # QN00002M overlaps none: not carried (stays simulated from the IRIS)
+    assert list(got.index) == ["QN00001M"] and got.loc["QN00001M", "part"] == pytest.approx(1.0)
+    assert 1.0 < got.loc["QN00001M", "DISP_MED"] / 15_000 < 1.08
+    assert got.loc["QN00001M", "DISP_TP60"] == pytest.approx(30.0, abs=4.0)
+
+
+def test_real_territory_requires_a_territory(tmp_path):
+    (tmp_path / "shared" / "real").mkdir(parents=True)
+    with pytest.raises(ObservatoireError, match="Territoire du miroir de démonstration non indiqué"):
+        build_mirror(tmp_path / "miroir", shared_dir=tmp_path / "shared")
+    assert not (tmp_path / "miroir").exists()
+
+
 # ---------------------------------------------------------------------------------------------------
 # The fully simulated territory (no ../shared)
 # ---------------------------------------------------------------------------------------------------
@@ -372,6 +397,19 @@ def test_valenciennes_filosofi_2021_carried_from_the_real_2019(valenciennes):
     assert [[x == "" for x in r] for r in c21.rows] == [[x == "" for x in r] for r in c19.rows]
     p21 = {r[0]: r[2] for r in Table.parse(com.read("FILO2021_DISP_PAUVRES_COM.csv")).rows}
     assert p21["59001"] == "" and parse_cell(p21["59606"])[0] is not None    # no deciles → no poverty rate
+
+
+@pytest.mark.shared
+@needs_shared
+def test_valenciennes_2024_quartier_filosofi_continues_its_2015_quartier(valenciennes):
+    # QN05925M Centre Ville (Fresnes-sur-Escaut) lies for 98 % of its area in QP059025 (only 2015 quartier it
+    # overlaps), whose real figures in data_filo19_qp_revdis.csv are: median 15 330 €, poverty rate 32,0 %
+    t = Table.parse((valenciennes.mirror / "insee_filosofi_qp2024" / "data_filo21_qn_revdis.csv").read_bytes())
+    v = t.values(next(r for r in t.rows if r[0] == "QN05925M"))
+    assert 1.0 < v["DISP_MED"] / 15_330 < 1.08
+    assert v["DISP_TP60"] == pytest.approx(32.0, abs=4.0)
+    note = valenciennes.manifest["insee_filosofi_qp2024/data_filo21_qn_revdis.csv"]["note"]
+    assert note.startswith("simulé") and "prolongation des chiffres réels 2019" in note
 
 
 # ---------------------------------------------------------------------------------------------------

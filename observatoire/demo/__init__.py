@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import tomli_w
 
+from ..errors import ObservatoireError
 from ..sources.raw import MANIFEST, write_manifest
 
 
@@ -59,6 +60,12 @@ def build_mirror(dest: str | Path, shared_dir: str | Path | bool | None = None, 
     shared = None if shared_dir is False else (Path(shared_dir) if shared_dir is not None else default_shared_dir())
     if shared is not None and not (shared / "real").is_dir():
         shared = None
+    if shared is not None and not any((territoire or {}).get(k) for k in ("epci", "departement", "communes")):
+        raise ObservatoireError(
+            "Territoire du miroir de démonstration non indiqué (demo territory missing).", fichier=str(dest),
+            correction="passez territoire={\"epci\": SIREN} (ou {\"departement\": code}, {\"communes\": [codes]}), "
+                       "ou shared_dir=False pour le petit territoire entièrement simulé ; en ligne de commande : "
+                       "scripts/build_demo_mirror.py DOSSIER --epci SIREN")
     monde = monde_reel(shared, territoire or {}) if shared is not None else monde_fictif()
     _warn_missing_2024(monde)
     rng = np.random.default_rng(seed)

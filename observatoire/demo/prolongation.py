@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..sources.insee_filosofi import SOURCES as FILO_SOURCES
 from ..sources.insee_filosofi import STEMS
@@ -171,7 +172,7 @@ class Table:
         return out
 
 
-def _drift_row(old: dict[str, float], bruit: Bruit, rng: np.random.Generator) -> dict[str, float]:
+def drift_values(old: dict[str, float], bruit: Bruit, rng: np.random.Generator) -> dict[str, float]:
     """New values of one row from its base values (see the module docstring)."""
     new: dict[str, float] = {}
     g = CROISSANCE * float(np.exp(rng.normal(0.0, bruit.revenu)))
@@ -212,7 +213,7 @@ def carry_table(data: bytes, de: int, a: int, rng: np.random.Generator, bruit: B
     t = Table.parse(data)
     variables = [column_variable(c)[0] for c in t.header]
     for row in t.rows:
-        new = _drift_row(t.values(row), bruit, rng)
+        new = drift_values(t.values(row), bruit, rng)
         for k, (var, cell) in enumerate(zip(variables, row)):
             if var is None or var == "NOTE" or var not in new:
                 continue
@@ -223,6 +224,30 @@ def carry_table(data: bytes, de: int, a: int, rng: np.random.Generator, bruit: B
             row[k] = format_cell(new[var], dec, grouped, tens=tens)
     t.header = [rename_column(c, de, a) for c in t.header]
     return t.to_bytes()
+
+
+def carry_quartiers_2015(q24, q15, filo15: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Filosofi values of the 2024 quartiers carried forward from the real ones of the 2015 quartiers.
+
+    Each 2024 quartier of ``q24`` that 2015 quartiers of ``q15`` with values in ``filo15`` (normalised
+    variables, indexed by 2015 code) overlap gets the area-weighted mean of their values, drifted like
+    an edition carried forward (:func:`drift_values`), and in column ``part`` the share of its area they
+    cover (0–1). Returns one row per 2024 quartier so overlapped.
+    """
+    rows = {}
+    known = q15[q15["code_qp"].astype(str).isin(filo15.index)].reset_index(drop=True)
+    vals = filo15.loc[known["code_qp"].astype(str)].to_numpy(float)
+    for code, g in zip(q24["code_qp"].astype(str), q24.geometry.values):
+        w = known.geometry.intersection(g).area.to_numpy() / g.area if g.area > 0 else np.zeros(len(known))
+        if w.sum() <= 0.01:
+            continue
+        ww = np.where(~np.isnan(vals), w[:, None], 0.0)
+        tot = ww.sum(axis=0)
+        mean = np.divide((np.nan_to_num(vals) * ww).sum(axis=0), tot, out=np.full(vals.shape[1], np.nan),
+                         where=tot > 0)
+        old = {v: float(x) for v, x in zip(filo15.columns, mean) if not np.isnan(x)}
+        rows[code] = {**drift_values(old, BRUIT_LOCAL, rng), "part": float(min(w.sum(), 1.0))}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from ..sources.insee_cog import EPCI_SOURCE, IRIS_SOURCE
 from ..sources.insee_filosofi import SOURCES as FILO_SOURCES
 from . import ecriture as w
 from .ecriture import NOTE_SIMULE, Miroir, zip_bytes
-from .monde import Monde
-from .prolongation import carry_filosofi
+from .monde import FILOSOFI_QP_REEL, Monde
+from .prolongation import carry_filosofi, carry_quartiers_2015
 from .simulation import aggregate, area_weights, census, cnaf_counts, cnam_counts, filosofi_values, pe_counts
 
 _FILO = {s.id: s for s in FILO_SOURCES}
@@ -110,8 +110,17 @@ def _grid(m: Miroir, monde: Monde, iris: gpd.GeoDataFrame, rng) -> None:
     write_grid(m.dest, _Grille(iris, communes, monde.qpv2024, rng, m.add_file, monde.millesimes))
 
 
+#: Share of a 2024 quartier that 2015 quartiers must cover for their real Filosofi figures, carried
+#: forward, to stand for it (below: the simulated IRIS). 0.25 keeps every 2024 successor of a 2015
+#: quartier of Valenciennes Métropole (lowest: 26 %) and leaves the new ones (QN05992N: 0 %) simulated.
+PART_MIN_2015 = 0.25
+
+
 def _quartiers_2024(m: Miroir, monde: Monde, iris: gpd.GeoDataFrame, census_iris: dict, rng) -> None:
-    """Tables of the 2024 quartiers (census, Cnaf, Filosofi), from the simulated IRIS (area weights)."""
+    """Tables of the 2024 quartiers (census, Cnaf, Filosofi), from the simulated IRIS (area weights); the
+    Filosofi figures of a 2024 quartier that 2015 quartiers cover (:data:`PART_MIN_2015`) carry their real
+    figures forward instead (:func:`observatoire.demo.prolongation.carry_quartiers_2015`), so that its
+    2021 figure continues the series transposed from the 2015 quartiers."""
     q = monde.qpv2024
     if q.empty:
         return
@@ -134,9 +143,19 @@ def _quartiers_2024(m: Miroir, monde: Monde, iris: gpd.GeoDataFrame, census_iris
     fq = aggregate(pd.DataFrame({"fp": iris["f"].to_numpy() * pop.to_numpy(), "p": pop.to_numpy()}, index=idx), wts)
     fq = (fq["fp"] / fq["p"]).reindex(codes).fillna(0.6).to_numpy()
     vals = filosofi_values(fq, rng).set_axis(codes)
+    filo_note = note
+    if monde.filo_qp is not None:  # the real figures of the 2015 quartiers they cover, carried forward
+        real = carry_quartiers_2015(q, monde.qpv2015, monde.filo_qp, rng)
+        real = real[real["part"] >= PART_MIN_2015] if len(real) else real
+        for col in vals.columns.intersection(real.columns):
+            vals.loc[real.index, col] = real[col].fillna(vals.loc[real.index, col])
+        filo_note = (f"simulé : Filosofi des quartiers 2024 (forme supposée) ; pour les {len(real)} quartiers "
+                     f"recouverts au moins au quart par des quartiers 2015, prolongation des chiffres réels "
+                     f"{FILOSOFI_QP_REEL} de ces quartiers (moyenne pondérée par la surface, revenus +4 % environ, "
+                     "taux ± bruit léger) ; pour les autres, IRIS simulés agrégés sur les périmètres 2024 réels")
     for y in monde.millesimes["filosofi_qp2024"]:
         name = _FILO["insee_filosofi_qp2024"].fichier.format(millesime=y)
-        m.write(f"insee_filosofi_qp2024/{name}", w.filosofi_qp(y, codes, vals), simule=True, note=note)
+        m.write(f"insee_filosofi_qp2024/{name}", w.filosofi_qp(y, codes, vals), simule=True, note=filo_note)
 
 
 def _cnam_communes(m: Miroir, monde: Monde, rng) -> None:
