@@ -9,7 +9,9 @@ otherwise (``simule: true`` in the mirror's ``manifest.json``), for any territor
 2. :func:`observatoire.demo.reels.write_real_files` places the real files under their official names;
 3. :func:`observatoire.demo.simules.write_simulated_files` writes what no real copy exists for (IRIS
    contours with the real IRIS codes, census tables, 200 m grid, 2024 quartier tables, C2S by
-   commune), calibrated on the territory's real figures;
+   commune), calibrated on the territory's real figures, and the Filosofi editions the real files stop
+   before (2021 at IRIS, commune and supra levels, carried forward from the real 2019:
+   :mod:`observatoire.demo.prolongation`);
 4. ``manifest.json`` and ``territoire.toml`` (the territory and the vintages the mirror holds).
 
 The mirror is built in a temporary folder next to ``dest`` and renamed into place: an interrupted build
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import tomli_w
 
+from ..errors import ObservatoireError
 from ..sources.raw import MANIFEST, write_manifest
 
 
@@ -57,7 +60,14 @@ def build_mirror(dest: str | Path, shared_dir: str | Path | bool | None = None, 
     shared = None if shared_dir is False else (Path(shared_dir) if shared_dir is not None else default_shared_dir())
     if shared is not None and not (shared / "real").is_dir():
         shared = None
+    if shared is not None and not any((territoire or {}).get(k) for k in ("epci", "departement", "communes")):
+        raise ObservatoireError(
+            "Territoire du miroir de démonstration non indiqué (demo territory missing).", fichier=str(dest),
+            correction="passez territoire={\"epci\": SIREN} (ou {\"departement\": code}, {\"communes\": [codes]}), "
+                       "ou shared_dir=False pour le petit territoire entièrement simulé ; en ligne de commande : "
+                       "scripts/build_demo_mirror.py DOSSIER --epci SIREN")
     monde = monde_reel(shared, territoire or {}) if shared is not None else monde_fictif()
+    _warn_missing_2024(monde)
     rng = np.random.default_rng(seed)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
@@ -82,6 +92,21 @@ def build_mirror(dest: str | Path, shared_dir: str | Path | bool | None = None, 
         if tmp.exists():
             shutil.rmtree(tmp)
     return dest
+
+
+def _warn_missing_2024(monde) -> None:
+    """Say which 2015 quartiers of the territory have no 2024 perimeter in the real files at hand."""
+    from ..progress import avertir
+    from .monde import qpv2024_files
+
+    codes = monde.notes.get("qpv2024_sans_perimetre") or []
+    if not codes:
+        return
+    areas = ", ".join(sorted({p.parent.name for p in qpv2024_files(monde.shared)})) or "aucune zone"
+    avertir(f"{len(codes)} quartier{'s' if len(codes) > 1 else ''} 2015 du territoire ({', '.join(codes)}) "
+            f"sans périmètre 2024 dans les fichiers réels de {monde.shared} (périmètres 2024 extraits pour : "
+            f"{areas}) : la démonstration présente le territoire sans leurs quartiers 2024 ; le fichier national "
+            "de l'ANCT, téléchargé par « make », dira lesquels sont encore prioritaires.")
 
 
 def _write_territory(dest: Path, monde) -> None:

@@ -152,6 +152,9 @@ def qp_table(kind: str, edition: int, codes: list[str], libelles: list[str] | No
             continue
         if spec.variable in data.columns:
             cols.append(col)
+    # every column the reader requires of this edition, even one the simulator has no value for (empty)
+    cols += [col for col, spec in TABLES[kind].items()
+             if spec.editions != (None, None) and spec.attendue(edition) and col not in cols]
     header = ["CODGEO"] + (["LIBGEO"] if libelles is not None else []) + cols
     rows = []
     for i, code in enumerate(codes):
@@ -161,7 +164,7 @@ def qp_table(kind: str, edition: int, codes: list[str], libelles: list[str] | No
                 r.append("0")
                 continue
             spec = TABLES[kind][col]
-            v = data.at[code, spec.variable] if code in data.index else np.nan
+            v = data.at[code, spec.variable] if code in data.index and spec.variable in data.columns else np.nan
             dec = 0 if spec.nature == "effectif" else 1
             r.append(fr(v, dec, groupe=groupe and spec.nature == "effectif"))
         rows.append(r)
@@ -184,6 +187,9 @@ def rates_for_qp(counts: pd.DataFrame, census: dict[str, pd.DataFrame]) -> pd.Da
             "TX_EMPL_F": 100 * a["P_FACTOCC1564"] / a["P_F1564"],
             "TX_EMPL_PREC": 100 * (a["P_SAL15P_CDD"] + a["P_SAL15P_INTERIM"] + a["P_SAL15P_EMPAID"]
                                    + a["P_SAL15P_APPR"]) / a["P_ACTOCC15P"],
+            # no sex breakdown of contracts in the simulated census: women's share a little higher
+            "TX_EMPL_PREC_F": 108 * (a["P_SAL15P_CDD"] + a["P_SAL15P_INTERIM"] + a["P_SAL15P_EMPAID"]
+                                     + a["P_SAL15P_APPR"]) / a["P_ACTOCC15P"],
             "P_POP1564": a["P_POP1564"], "P_ACTOCC1564": a["P_ACTOCC1564"], "P_POP1625": q["P_POP1625"],
             "P_NEET1625": q["P_NEET1625"],
         })

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
@@ -32,15 +31,19 @@ from ..territory import Territory, territory_from_composition
 
 L93 = 2154
 
-#: Vintages of the real files copied into the mirror (what ``../shared/data/real`` holds).
+#: Vintages of the mirror of a real territory: the real files of ``../shared/data/real`` (Filosofi 2014–2019)
+#: and the editions simulated next to them (Filosofi 2021, the last INSEE produces, carried forward from the
+#: real 2019 by :mod:`observatoire.demo.prolongation` so that the 2021 quartier figures have references).
 MILLESIMES_REELS = {
-    "cog": 2020, "iris": 2021, "rp": [2017, 2022], "filosofi": [2014, 2015, 2016, 2017, 2018, 2019],
+    "cog": 2020, "iris": 2021, "rp": [2017, 2022], "filosofi": [2014, 2015, 2016, 2017, 2018, 2019, 2021],
     "qp_insee": [2017, 2018, 2019, 2020, 2021, 2022], "caf": [2016, 2017, 2018, 2019, 2020], "cnam": [2022],
     "qp2024": [2024], "filosofi_qp2024": [2021], "qpv2024": 2024, "qpv2015": 2015,
 }
+#: Last real edition of Filosofi by 2015 quartier (``data_filo19_qp_revdis.csv``).
+FILOSOFI_QP_REEL = 2019
 #: Vintages of the fully simulated territory.
 MILLESIMES_FICTIFS = {
-    "cog": 2020, "iris": 2021, "rp": [2017, 2022], "filosofi": [2019], "qp_insee": [2017, 2022], "caf": [2020],
+    "cog": 2020, "iris": 2021, "rp": [2017, 2022], "filosofi": [2019, 2021], "qp_insee": [2017, 2022], "caf": [2020],
     "cnam": [2022], "qp2024": [2024], "filosofi_qp2024": [2021], "qpv2024": 2024, "qpv2015": 2015,
 }
 
@@ -54,7 +57,9 @@ class Monde:
     territory and the neighbours its quartiers touch) with ``population`` and ``f``. ``communes_dep``:
     every commune of the territory's départements (``code_insee, nom, dep, reg, population, f``).
     ``iris_ref``: the IRIS to simulate (real codes and names when ``reel``). ``tp60_iris``,
-    ``tp60_qp``: real poverty rates used for calibration (None in the fictitious world).
+    ``tp60_qp``: real poverty rates used for calibration, ``filo_qp``: the real Filosofi values of the
+    2015 quartiers (edition :data:`FILOSOFI_QP_REEL`) the 2024 quartier table is calibrated on (None in
+    the fictitious world).
     """
 
     territoire: Territory
@@ -71,6 +76,7 @@ class Monde:
     tp60_iris: pd.Series | None = None
     tp60_qp: pd.Series | None = None
     notes: dict = field(default_factory=dict)
+    filo_qp: pd.DataFrame | None = None
 
 
 def real_dir(shared: Path) -> Path:
@@ -163,13 +169,35 @@ def monde_reel(shared: Path, territoire: dict) -> Monde:
     iris_ref = read_iris_reference(real / "insee_cog" / "iris_2021.csv", set(communes["code_insee"]))
     tp60_iris = read_filosofi_iris(real / "insee_filosofi" / "BASE_TD_FILO_DISP_IRIS_2019.csv",
                                    set(communes["code_insee"])).data["DISP_TP60"]
-    qp = read_filosofi_qp(real / "insee_qpv2015" / "data_filo19_qp_revdis.csv", set(q15["code_qp"]))
-    tp60_qp = qp[0].data["DISP_TP60"] if qp and qp[0].niveau == "qpv2015" else None
+    qp = read_filosofi_qp(real / "insee_qpv2015" / f"data_filo{FILOSOFI_QP_REEL % 100:02d}_qp_revdis.csv",
+                          set(q15["code_qp"]))
+    filo_qp = qp[0].data if qp and qp[0].niveau == "qpv2015" else None
+    tp60_qp = filo_qp["DISP_TP60"] if filo_qp is not None else None
     departements = pd.concat([ign.read_departement([real / "ign_communes" / "departements.geojson"], d) for d in deps],
                              ignore_index=True)
+    notes = {"qpv2024_sans_perimetre": quartiers_sans_perimetre_2024(q15, q24, outline)}
     return Monde(terr, comp, gpd.GeoDataFrame(communes, geometry="geometry", crs=L93).reset_index(drop=True),
                  communes_dep.reset_index(drop=True), departements, q15, q24, iris_ref, True,
-                 dict(MILLESIMES_REELS), Path(shared), tp60_iris, tp60_qp)
+                 dict(MILLESIMES_REELS), Path(shared), tp60_iris, tp60_qp, notes, filo_qp)
+
+
+def quartiers_sans_perimetre_2024(q15: gpd.GeoDataFrame, q24: gpd.GeoDataFrame, outline) -> list[str]:
+    """The territory's 2015 quartiers (more than half of their area inside ``outline``) that no 2024
+    perimeter of the mirror overlaps (more than 1 ha).
+
+    ``../shared`` holds the real 2024 perimeters of one area only: for a territory elsewhere, its 2024
+    quartiers are missing from the demo, and these codes say which 2015 quartiers show it.
+    """
+    if q15.empty:
+        return []
+    area = q15.geometry.area.to_numpy()
+    inside = q15.geometry.intersection(outline).area.to_numpy()
+    own = q15[inside > 0.5 * area]
+    if q24.empty:
+        return sorted(own["code_qp"].astype(str))
+    u = shapely.union_all(q24.geometry.values)
+    overlap = own.geometry.intersection(u).area.to_numpy()
+    return sorted(own.loc[overlap <= 10_000.0, "code_qp"].astype(str))
 
 
 def _qpv2024(shared: Path, codes: set[str], bbox) -> gpd.GeoDataFrame:

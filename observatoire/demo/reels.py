@@ -64,10 +64,13 @@ def _geography(m: Miroir, monde: Monde, real: Path, deps: list[str], mil: dict) 
                  "officiel ; 34 géométries invalides telles que publiées", url=anct.QPV2015.url)
     files = qpv2024_files(monde.shared)
     if files:
+        manquants = monde.notes.get("qpv2024_sans_perimetre") or []
         m.write(f"{anct.QPV2024.id}/{anct.QPV2024.fichier}",
                 zip_bytes({f"GEOJSON/{anct.QPV2024_MEMBER}": files[0].read_bytes()}), simule=False,
                 note="réel, extrait : les périmètres QPV 2024 disponibles dans ../shared (quartiers de "
-                     f"{files[0].parent.name}), entités recopiées telles quelles du fichier ANCT national",
+                     f"{files[0].parent.name}), entités recopiées telles quelles du fichier ANCT national"
+                     + (f" ; quartiers 2015 du territoire sans périmètre 2024 ici : {', '.join(manquants)}"
+                        if manquants else ""),
                 url=anct.QPV2024.url)
 
 

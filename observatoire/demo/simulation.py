@@ -118,6 +118,7 @@ def cnaf_counts(f: np.ndarray, pop: np.ndarray, v: float, rng) -> pd.DataFrame:
            "CNAF_ENF": (am + acav) * 1.9, "CNAF_AAL": a * _lerp(0.35, 0.65, f), "CNAF_AAPL": a * _lerp(0.2, 0.5, f),
            "CNAF_AAAH": a * _lerp(0.05, 0.09, f), "CNAF_APPA": a * _lerp(0.18, 0.24, f),
            "CNAF_ARSAS": a * np.clip(_lerp(0.06, 0.32, f) - v * 0.01, 0, 1),
+           "CNAF_ARSA": a * np.clip(_lerp(0.075, 0.38, f) - v * 0.01, 0, 1),
            "CNAF_APRES50": a * _lerp(0.18, 0.5, f), "CNAF_APRES100": a * _lerp(0.08, 0.32, f)}
     return pd.DataFrame(out)
 

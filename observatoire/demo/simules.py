@@ -2,8 +2,11 @@
 
 Always simulated (no real copy exists to this project): IRIS contours (with the real IRIS codes and
 names of the territory), census IRIS and commune tables, the Filosofi 200 m grid, the tables of the 2024
-quartiers and Cnam C2S by commune. In the fully simulated territory (no ``../shared``), every other
-file as well: composition, outlines, perimeters, INSEE quartier tables, Filosofi, Cnaf.
+quartiers, Cnam C2S by commune, and the Filosofi editions after the last real one (2021: IRIS, communes,
+EPCI, départements, France, carried forward from 2019 by :mod:`observatoire.demo.prolongation`). In the
+fully simulated territory (no ``../shared``), every other file as well: composition, outlines,
+perimeters, INSEE quartier tables, Filosofi (its first edition; later ones are carried forward the same
+way), Cnaf.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from ..sources.insee_cog import EPCI_SOURCE, IRIS_SOURCE
 from ..sources.insee_filosofi import SOURCES as FILO_SOURCES
 from . import ecriture as w
 from .ecriture import NOTE_SIMULE, Miroir, zip_bytes
-from .monde import Monde
+from .monde import FILOSOFI_QP_REEL, Monde
+from .prolongation import carry_filosofi, carry_quartiers_2015
 from .simulation import aggregate, area_weights, census, cnaf_counts, cnam_counts, filosofi_values, pe_counts
 
 _FILO = {s.id: s for s in FILO_SOURCES}
@@ -52,6 +56,7 @@ def write_simulated_files(m: Miroir, monde: Monde, iris: gpd.GeoDataFrame, rng: 
     _cnam_communes(m, monde, rng)
     if not monde.reel:
         _fictitious_world(m, monde, iris, census_iris, rng)
+    carry_filosofi(m, list(monde.millesimes["filosofi"]), rng)
 
 
 def _iris_contours(m: Miroir, iris: gpd.GeoDataFrame, monde: Monde) -> None:
@@ -105,8 +110,17 @@ def _grid(m: Miroir, monde: Monde, iris: gpd.GeoDataFrame, rng) -> None:
     write_grid(m.dest, _Grille(iris, communes, monde.qpv2024, rng, m.add_file, monde.millesimes))
 
 
+#: Share of a 2024 quartier that 2015 quartiers must cover for their real Filosofi figures, carried
+#: forward, to stand for it (below: the simulated IRIS). 0.25 keeps every 2024 successor of a 2015
+#: quartier of Valenciennes Métropole (lowest: 26 %) and leaves the new ones (QN05992N: 0 %) simulated.
+PART_MIN_2015 = 0.25
+
+
 def _quartiers_2024(m: Miroir, monde: Monde, iris: gpd.GeoDataFrame, census_iris: dict, rng) -> None:
-    """Tables of the 2024 quartiers (census, Cnaf, Filosofi), from the simulated IRIS (area weights)."""
+    """Tables of the 2024 quartiers (census, Cnaf, Filosofi), from the simulated IRIS (area weights); the
+    Filosofi figures of a 2024 quartier that 2015 quartiers cover (:data:`PART_MIN_2015`) carry their real
+    figures forward instead (:func:`observatoire.demo.prolongation.carry_quartiers_2015`), so that its
+    2021 figure continues the series transposed from the 2015 quartiers."""
     q = monde.qpv2024
     if q.empty:
         return
@@ -129,9 +143,19 @@ def _quartiers_2024(m: Miroir, monde: Monde, iris: gpd.GeoDataFrame, census_iris
     fq = aggregate(pd.DataFrame({"fp": iris["f"].to_numpy() * pop.to_numpy(), "p": pop.to_numpy()}, index=idx), wts)
     fq = (fq["fp"] / fq["p"]).reindex(codes).fillna(0.6).to_numpy()
     vals = filosofi_values(fq, rng).set_axis(codes)
+    filo_note = note
+    if monde.filo_qp is not None:  # the real figures of the 2015 quartiers they cover, carried forward
+        real = carry_quartiers_2015(q, monde.qpv2015, monde.filo_qp, rng)
+        real = real[real["part"] >= PART_MIN_2015] if len(real) else real
+        for col in vals.columns.intersection(real.columns):
+            vals.loc[real.index, col] = real[col].fillna(vals.loc[real.index, col])
+        filo_note = (f"simulé : Filosofi des quartiers 2024 (forme supposée) ; pour les {len(real)} quartiers "
+                     f"recouverts au moins au quart par des quartiers 2015, prolongation des chiffres réels "
+                     f"{FILOSOFI_QP_REEL} de ces quartiers (moyenne pondérée par la surface, revenus +4 % environ, "
+                     "taux ± bruit léger) ; pour les autres, IRIS simulés agrégés sur les périmètres 2024 réels")
     for y in monde.millesimes["filosofi_qp2024"]:
         name = _FILO["insee_filosofi_qp2024"].fichier.format(millesime=y)
-        m.write(f"insee_filosofi_qp2024/{name}", w.filosofi_qp(y, codes, vals), simule=True, note=note)
+        m.write(f"insee_filosofi_qp2024/{name}", w.filosofi_qp(y, codes, vals), simule=True, note=filo_note)
 
 
 def _cnam_communes(m: Miroir, monde: Monde, rng) -> None:
@@ -206,7 +230,7 @@ def _fictitious_quartier_tables(m: Miroir, monde: Monde, iris, census_iris: dict
                 simule=True, note=NOTE_SIMULE)
         m.write(f"insee_qp_revn/REVN_{y}.csv", w.qp_table("REVN", y, codes, libs, pd.concat([filo, cnam, caf], axis=1)),
                 simule=True, note=NOTE_SIMULE + " ; millésime Filosofi = édition - 4")
-    for y in monde.millesimes["filosofi"]:
+    for y in monde.millesimes["filosofi"][:1]:  # later editions: carried forward (prolongation.py)
         fp = aggregate(pd.DataFrame({"fp": f * pop, "p": pop}, index=idx), wts)
         vals = filosofi_values((fp["fp"] / fp["p"]).reindex(codes).fillna(0.6).to_numpy(), rng).set_axis(codes)
         m.write(f"insee_filosofi_qp/{_FILO['insee_filosofi_qp'].fichier.format(millesime=y)}",
@@ -216,7 +240,7 @@ def _fictitious_quartier_tables(m: Miroir, monde: Monde, iris, census_iris: dict
 def _fictitious_filosofi(m: Miroir, monde: Monde, iris, rng) -> None:
     f = iris["f"].to_numpy(float)
     com = monde.communes_dep
-    for y in monde.millesimes["filosofi"]:
+    for y in monde.millesimes["filosofi"][:1]:  # later editions: carried forward (prolongation.py)
         m.write(f"insee_filosofi_iris/BASE_TD_FILO_DISP_IRIS_{y}.csv", w.filosofi_iris(y, iris, filosofi_values(f, rng)),
                 simule=True, note=NOTE_SIMULE)
         cv = filosofi_values(com["f"].to_numpy(float), rng)
