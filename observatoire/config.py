@@ -265,12 +265,15 @@ DISPOSITIONS = ("longue", "large", "long", "wide")
 
 _TEXTE = Cle(_texte, "")   # the fix shows « cle = "…" »
 
+#: The first user's territory, shown in the fixes of configuration errors.
+EXEMPLES_TERRITOIRE = {"epci": "245901160", "nom": "Valenciennes Métropole"}
+
 SCHEMA: dict[str, Section] = {
     "territoire": Section({
-        "epci": Cle(_code, 'epci = "245901160"', ("fetch", "build", "portraits")),
+        "epci": Cle(_code, f'epci = "{EXEMPLES_TERRITOIRE["epci"]}"', ("fetch", "build", "portraits")),
         "communes": Cle(_liste_codes, 'communes = ["59606", "59014"]', ("fetch", "build", "portraits")),
         "departement": Cle(_code, 'departement = "59"', ("fetch", "build", "portraits")),
-        "nom": Cle(_texte, 'nom = "Valenciennes Métropole"', ("build", "cartes", "portraits")),
+        "nom": Cle(_texte, f'nom = "{EXEMPLES_TERRITOIRE["nom"]}"', ("build", "cartes", "portraits")),
     }, ETAPES),
     "millesimes": Section({k: Cle(_annees, f"{k} = {v!r}".replace("'", '"')) for k, v in DEFAULT_MILLESIMES.items()},
                           ("fetch", "build")),

@@ -151,7 +151,7 @@ def quartier_references(qpv: gpd.GeoDataFrame, shares: pd.DataFrame, composition
     """
     cols = ["code", "libelle", "epci", "dep", "debordant", "suivi"]
     if qpv.empty:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame({c: pd.Series(dtype=bool if c in ("debordant", "suivi") else object) for c in cols})
     epci_of = dict(zip(composition["code_insee"].astype(str), composition["siren_epci"].astype(str)))
     dep_of = dict(zip(composition["code_insee"].astype(str), composition["dep"].astype(str)))
     sh = shares[shares["millesime_qpv"].astype(int) == geo].copy()
@@ -191,6 +191,11 @@ def _iris_population(tables) -> pd.Series | None:
     return pops[-1].data["P_POP"].dropna() if pops else None
 
 
+def _n(n: int, mot: str) -> str:
+    """« 1 commune », « 0 quartier », « 2 quartiers » (French plural from 2)."""
+    return f"{n} {mot}{'s' if n >= 2 else ''}"
+
+
 def say_missing_quartiers(quartiers: dict, nom: str) -> list[str]:
     """Warn (in French) about a geography without any quartier on the territory: what will not be
     produced, and why it is not an error. Returns the warnings."""
@@ -198,7 +203,7 @@ def say_missing_quartiers(quartiers: dict, nom: str) -> list[str]:
     n15 = len(quartiers[2015].codes) if 2015 in quartiers else 0
     out = []
     if not n24 and not n15:
-        out.append(f"{nom} n'a aucun quartier prioritaire (ni 2015 ni 2024) : les indicateurs des communes, "
+        out.append(f"{nom} n'a aucun quartier prioritaire 2024 ni 2015 : les indicateurs des communes, "
                    "de l'EPCI, du département et de la France sont calculés, les cartes des IRIS écrites ; aucun "
                    "portrait de quartier ne sera produit (des zones [[zones]] peuvent en tenir lieu).")
     elif not n24:
@@ -294,8 +299,8 @@ def build(config: Config) -> Path:
         layers["zones"] = zones
         members = layers["communes"][layers["communes"]["code_insee"].isin(territory.codes)]
         parts = commune_parts(layers["qpv_2024"], members)
-        e.resume(f"{territory.nom} : {len(territory.codes)} communes, {len(layers['iris'])} IRIS, "
-                 f"{len(layers['qpv_2024'])} quartiers 2024, {len(layers['qpv_2015'])} quartiers 2015")
+        e.resume(f"{territory.nom} : {_n(len(territory.codes), 'commune')}, {len(layers['iris'])} IRIS, "
+                 f"{_n(len(layers['qpv_2024']), 'quartier')} 2024, {_n(len(layers['qpv_2015']), 'quartier')} 2015")
     with etape("Correspondances IRIS × quartiers") as e:
         with tempfile.TemporaryDirectory(prefix="observatoire-") as tmp:
             bbox = tuple(layers["epci"].total_bounds)

@@ -128,7 +128,8 @@ def territory_from_composition(territoire, composition: pd.DataFrame, fichier: s
                 f"Codes commune inconnus dans le fichier INSEE : {', '.join(unknown)}.",
                 fichier=fichier, correction="corrigez [territoire] communes dans observatoire.toml"
                 + (f" (codes proches : {', '.join(sugg)})" if sugg else ""))
-        nom = territoire.nom or f"Territoire de {len(wanted)} communes"
+        nom = territoire.nom or (f"Territoire de {len(rows)} communes" if len(rows) > 1
+                                 else str(rows["nom_commune"].iloc[0]))
     else:
         rows = comp[comp["dep"] == territoire.departement]
         if rows.empty:

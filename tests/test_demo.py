@@ -456,14 +456,8 @@ def test_porte_du_hainaut_demo_says_its_2024_perimeters_are_missing(porte_du_hai
 # Territories with 2015 quartiers only, and with no quartier at all
 # ---------------------------------------------------------------------------------------------------
 
-PIPELINE_VIDE = ("pipeline.indicator_inputs: quartier_references() returns an empty frame whose « suivi » "
-                 "column has dtype object, so liste[liste['suivi']] selects no column and .drop('suivi') raises "
-                 "KeyError (fix described in the report of the demo branch)")
-
-
 @pytest.mark.shared
 @needs_shared
-@pytest.mark.xfail(raises=KeyError, strict=True, reason=PIPELINE_VIDE)
 def test_quartiers_2015_only_fetch_and_build_reach_the_end(quartiers_2015_seuls):
     d = quartiers_2015_seuls
     if d.erreur is not None:
@@ -483,12 +477,11 @@ def test_quartiers_2015_only_the_run_says_what_it_lacks(quartiers_2015_seuls):
     warning = re.search(r"sources optionnelles absentes, ignorées \(les indicateurs qui en dépendent seront "
                         r"absents\) : ([^▶]*)", out)
     assert warning and all(s in warning.group(1) for s in ("insee_qp2024_rp", "insee_qp2024_caf", "insee_filosofi_qp2024"))
-    assert "1 communes, 6 IRIS, 0 quartiers 2024, 2 quartiers 2015" in out
+    assert "1 commune, 6 IRIS, 0 quartier 2024, 2 quartiers 2015" in out
 
 
 @pytest.mark.shared
 @needs_shared
-@pytest.mark.xfail(raises=KeyError, strict=True, reason=PIPELINE_VIDE)
 def test_no_quartier_fetch_and_build_reach_the_end(sans_quartier):
     d = sans_quartier
     if d.erreur is not None:
@@ -503,14 +496,12 @@ def test_no_quartier_fetch_and_build_reach_the_end(sans_quartier):
 def test_no_quartier_the_run_says_what_it_lacks(sans_quartier):
     out = sans_quartier.sortie
     assert "sans périmètre 2024" not in out          # nothing missing from the demo: there is no quartier
-    assert "3 communes, 3 IRIS, 0 quartiers 2024, 0 quartiers 2015" in out
+    assert "3 communes, 3 IRIS, 0 quartier 2024, 0 quartier 2015" in out
     assert "insee_qp2024_rp" in out
 
 
 @pytest.mark.shared
 @needs_shared
-@pytest.mark.xfail(strict=True, reason="pipeline.build ne dit pas en clair qu'aucun quartier prioritaire n'a de "
-                                       "fiche (changement décrit dans le rapport de la branche demo)")
 @pytest.mark.parametrize("demo", ["quartiers_2015_seuls", "sans_quartier"])
 def test_build_says_in_words_which_quartier_geography_is_empty(demo, request):
     d = request.getfixturevalue(demo)
