@@ -249,3 +249,12 @@ def test_get_source_unknown_lists_the_known_ids():
     with pytest.raises(ObservatoireError) as e:
         registry.get_source("inconnue")
     assert "inconnue" in str(e.value) and "insee_epci" in str(e.value)
+
+
+def test_filosofi_iris_url_follows_insee_renaming_from_2020():
+    """INSEE renamed the IRIS archive from the 2020 edition on (BASE_TD_FILO_IRIS_2021_DISP_CSV.zip)."""
+    from observatoire.sources.insee_filosofi import SOURCES
+
+    iris = next(s for s in SOURCES if s.id == "insee_filosofi_iris")
+    assert iris.url.format(millesime=2021).endswith("/8229323/BASE_TD_FILO_IRIS_2021_DISP_CSV.zip")
+    assert iris.url.format(millesime=2019).endswith("/BASE_TD_FILO_DISP_IRIS_2019_CSV.zip")

@@ -42,20 +42,29 @@ class PagedUrl(str):
     """
 
     pages: dict[int, str]
+    depuis: dict[int, str]
 
-    def __new__(cls, template: str, pages: dict[int, str]):
+    def __new__(cls, template: str, pages: dict[int, str], depuis: dict[int, str] | None = None):
         obj = super().__new__(cls, template)
         obj.pages = pages
+        obj.depuis = dict(depuis or {})
         return obj
 
     def format(self, *args, **kwargs):  # noqa: A003 - same API as str.format
+        """``depuis``: ``{first edition: template}`` when INSEE renamed the file from that edition on."""
+        template = str(self)
+        mil = kwargs.get("millesime")
+        if self.depuis and mil is not None:
+            for first in sorted(self.depuis):
+                if int(mil) >= first:
+                    template = self.depuis[first]
         if "page" not in kwargs:
             mil = kwargs.get("millesime")
             try:
                 kwargs["page"] = self.pages.get(int(mil), "") or "PAGE-INCONNUE"
             except (TypeError, ValueError):
                 kwargs["page"] = "PAGE-INCONNUE"
-        return str.format(str(self), *args, **kwargs)
+        return str.format(template, *args, **kwargs)
 
 
 

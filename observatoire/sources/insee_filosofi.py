@@ -282,7 +282,8 @@ PAGES_IRIS = {2021: "8229323"}
 
 SOURCES: list[Source] = [
     Source(id="insee_filosofi_iris", producteur="Insee", titre="Filosofi : revenus disponibles à l'IRIS",
-           url=PagedUrl(f"{BASE_URL}/{{page}}/BASE_TD_FILO_DISP_IRIS_{{millesime}}_CSV.zip", PAGES_IRIS),
+           url=PagedUrl(f"{BASE_URL}/{{page}}/BASE_TD_FILO_DISP_IRIS_{{millesime}}_CSV.zip", PAGES_IRIS,
+                        depuis={2020: f"{BASE_URL}/{{page}}/BASE_TD_FILO_IRIS_{{millesime}}_DISP_CSV.zip"}),
            fichier="BASE_TD_FILO_DISP_IRIS_{millesime}.csv", format="CSV ; (ou zip)", millesime_cle="filosofi",
            statut_format="VERIFIED", page="https://www.insee.fr/fr/statistiques/8229323",
            description="IRIS des communes de 5 000 habitants ou plus ; médiane, quartiles, taux de pauvreté ; "
