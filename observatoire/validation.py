@@ -222,7 +222,7 @@ def _polygonal(g):
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
-def repair_geometries(gdf, fichier: str, code_col: str | None, quoi: str = "périmètres"):
+def repair_geometries(gdf, fichier: str, code_col: str | None, quoi: str = "périmètres", *, annoncer: bool = True):
     """Invalid polygons repaired as published files need (``make_valid``, keeping the polygonal parts),
     null or empty geometries refused, each repair announced.
 
@@ -247,9 +247,10 @@ def repair_geometries(gdf, fichier: str, code_col: str | None, quoi: str = "pér
             raise GeometryError(f"{quoi} : contour dégénéré (sans surface) pour "
                                 f"{_examples(np.asarray(names)[degenerate])}.", fichier=fichier,
                                 correction="redessinez ces contours dans un SIG, ou utilisez le fichier officiel non modifié")
-        repaired = names
-        note(f"{len(repaired)} {quoi} invalide(s) réparé(s) (auto-intersections, make_valid) dans "
-             f"{Path(fichier).name} : {_examples(repaired)}.")
+        repaired = list(names)
+        if annoncer:
+            note(f"{len(repaired)} {quoi} invalide(s) réparé(s) (auto-intersections, make_valid) dans "
+                 f"{Path(fichier).name} : {_examples(repaired)}.")
     gdf.attrs["reparations"] = repaired
     return gdf
 

@@ -19,7 +19,7 @@ import pytest
 import shapely
 from shapely import box
 
-from observatoire.errors import FormatError
+from observatoire.errors import FormatError, GeometryError
 from observatoire.sources.anct import (QPV2015_LAYER, find_member, qpv_commune_shares, read_qpv2015, read_qpv2024,
                                        split_list)
 
@@ -91,9 +91,19 @@ def test_read_qpv2024_keeps_quartiers_touching_the_territory(tmp_path):
 
 def test_read_qpv2024_bbox_prefilter(tmp_path):
     p = qpv2024_zip(tmp_path / "q.zip")
-    # a bbox covering only Beta (x 1000–2000): QN05901M (x 100–300) is not even parsed
-    q = read_qpv2024(p, TERRITOIRE, bbox=(X0 + 1000, Y0, X0 + 2000, Y0 + 1000))
-    assert q["code_qp"].tolist() == ["QN05902M", "QN05903M", "QN05905N"]
+    # territory Beta only, bbox Beta (x 1000–2000): QN05901M (x 100–300) is not even parsed; QN05905N
+    # (listed in Alpha only) meets the bbox but is not a quartier of Beta
+    q = read_qpv2024(p, {"59002"}, bbox=(X0 + 1000, Y0, X0 + 2000, Y0 + 1000))
+    assert q["code_qp"].tolist() == ["QN05902M", "QN05903M"]
+
+
+def test_quartier_of_the_territory_outside_its_extent_is_refused(tmp_path):
+    """A quartier listed in a territory commune whose perimeter misses the territory's extent has wrong
+    coordinates: refused by name, never dropped (it would vanish from maps and portraits)."""
+    p = qpv2024_zip(tmp_path / "q.zip")
+    with pytest.raises(GeometryError) as e:
+        read_qpv2024(p, TERRITOIRE, bbox=(X0 + 1000, Y0, X0 + 2000, Y0 + 1000))
+    assert "QN05901M" in str(e.value) and str(p) in str(e.value)
 
 
 def test_read_qpv2024_missing_column(tmp_path):

@@ -24,7 +24,8 @@ import pandas as pd
 
 from ..errors import FormatError
 from .base import Source
-from .tabular import normalise_code, read_table
+from ..validation import CODE_PATTERNS
+from .tabular import dedupe_rows, normalise_code, read_table, refuse_bad_codes
 
 SHEET = "Composition_communale"
 HEADER = ("CODGEO", "LIBGEO", "EPCI", "LIBEPCI", "DEP", "REG")
@@ -63,16 +64,18 @@ def _read_cached(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
                           correction="utilisez le fichier Insee « Intercommunalité - Métropole » (feuille "
                                      "Composition_communale, ou son export CSV)")
     body = body[list(HEADER)].rename(columns=COLUMNS)
-    body = body[body["code_insee"].astype(str).str.strip() != ""]
+    filled = (body["code_insee"].astype(str).str.strip() != "").to_numpy()
+    body, lines = body[filled], raw.lines[filled]
     for c in body.columns:
         body[c] = body[c].astype(str).str.strip()
     body["code_insee"], _ = normalise_code(body["code_insee"], 5)
+    body["siren_epci"], _ = normalise_code(body["siren_epci"], 9)
     body["dep"] = body["dep"].where(body["dep"].str.len() != 1, body["dep"].str.zfill(2))
-    dup = body["code_insee"].duplicated(keep=False)
-    if dup.any():
-        codes = sorted(body.loc[dup, "code_insee"].unique())[:5]
-        raise FormatError(f"Communes présentes plusieurs fois dans la composition des EPCI : {', '.join(codes)}.",
-                          fichier=raw.name, correction="utilisez le fichier officiel de l'Insee, non modifié")
+    refuse_bad_codes(body["code_insee"], CODE_PATTERNS["commune"], lines, raw.name,
+                     "Composition communale des EPCI", "un code commune à 5 caractères (59606, 2A004)")
+    refuse_bad_codes(body["siren_epci"], rf"{CODE_PATTERNS['epci']}|{SANS_EPCI}", lines, raw.name,
+                     "Composition communale des EPCI", f"un SIREN d'EPCI à 9 chiffres ou {SANS_EPCI}")
+    body, _ = dedupe_rows(body, "code_insee", lines, raw.name, "Commune")
     return body.reset_index(drop=True)
 
 
@@ -141,6 +144,11 @@ def read_iris_reference(path: str | Path, communes: set[str] | None = None) -> p
     df = df[[c for c in IRIS_COLUMNS if c in df.columns]].rename(columns=IRIS_COLUMNS)
     df["code_iris"], _ = normalise_code(df["code_iris"], 9)
     df["code_insee"], _ = normalise_code(df["code_insee"], 5)
+    lines = raw.lines
     if communes is not None:
-        df = df[df["code_insee"].isin(set(communes))]
+        keep = df["code_insee"].isin(set(communes)).to_numpy()
+        df, lines = df[keep], lines[keep]
+    refuse_bad_codes(df["code_iris"], CODE_PATTERNS["iris"], lines, raw.name, "Table des IRIS",
+                     "un code IRIS à 9 caractères (590140101)")
+    df, _ = dedupe_rows(df, "code_iris", lines, raw.name, "IRIS")
     return df.reset_index(drop=True)

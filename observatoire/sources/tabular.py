@@ -448,3 +448,42 @@ def normalise_code(s: pd.Series, width: int) -> tuple[pd.Series, int]:
         ex = ", ".join(f"{a} → {b}" for a, b in zip(raw[changed].head(3), fixed[changed].head(3)))
         note(f"{fichier or 'tableau'} : {n} code(s) de territoire abîmé(s) par un tableur réparé(s) ({ex}).")
     return fixed, n
+
+
+def dedupe_rows(df: pd.DataFrame, key: str, lines: np.ndarray, fichier: str, quoi: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows whose ``key`` appears several times: kept once with a note when identical, refused with
+    both lines and the differing column otherwise.
+
+    Returns the frame and its file lines without the repeated rows.
+    """
+    dup = df[key].duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return df, lines
+    sub = df.loc[dup].astype(str)
+    for code, grp in sub.groupby(key, sort=False):
+        differ = [c for c in grp.columns if grp[c].nunique() > 1]
+        if differ:
+            rows = np.flatnonzero(dup & (df[key] == code).to_numpy())
+            raise FormatError(f"{quoi} : {code} présent plusieurs fois avec des valeurs différentes (lignes "
+                              f"{', '.join(str(int(lines[r])) for r in rows)}, colonne {differ[0]} : "
+                              f"{' et '.join(grp[differ[0]].tolist())}) (conflicting duplicate code).", fichier=fichier,
+                              correction="gardez une seule ligne par code : reprenez le fichier officiel de l'Insee "
+                                         "non modifié, ou supprimez la ligne fausse")
+    first = ~df[key].duplicated(keep="first").to_numpy()
+    from ..validation import note
+
+    codes = sorted(set(df.loc[dup, key]))
+    note(f"{fichier} : {len(codes)} {quoi.lower()} présent(s) deux fois à l'identique, gardé(s) une fois "
+         f"({', '.join(codes[:5])}{' …' if len(codes) > 5 else ''}).")
+    return df.loc[first], lines[first]
+
+
+def refuse_bad_codes(codes: pd.Series, pattern: str, lines: np.ndarray, fichier: str, quoi: str, attendu: str) -> None:
+    """Codes that do not have the official shape after repair, refused with their lines."""
+    bad = ~codes.astype(str).str.fullmatch(pattern).to_numpy()
+    if bad.any():
+        pos = np.flatnonzero(bad)[:5]
+        ex = ", ".join(f"{codes.iloc[i]!r} (ligne {int(lines[i])})" for i in pos)
+        raise FormatError(f"{quoi} : code(s) invalide(s) {ex} ; {attendu} attendu.", fichier=fichier,
+                          correction="reprenez le fichier officiel de l'Insee non modifié ; s'il est passé par un "
+                                     "tableur, ré-exportez-le avec la colonne des codes au format « Texte »")
