@@ -249,8 +249,8 @@ def repair_geometries(gdf, fichier: str, code_col: str | None, quoi: str = "pér
                                 correction="redessinez ces contours dans un SIG, ou utilisez le fichier officiel non modifié")
         repaired = list(names)
         if annoncer:
-            note(f"{len(repaired)} {quoi} invalide(s) réparé(s) (auto-intersections, make_valid) dans "
-                 f"{Path(fichier).name} : {_examples(repaired)}.")
+            note(f"{quoi} : {len(repaired)} contour(s) invalide(s) réparé(s) (auto-intersections, make_valid, "
+                 f"parties polygonales gardées) dans {Path(fichier).name} : {_examples(repaired)}.")
     gdf.attrs["reparations"] = repaired
     return gdf
 

@@ -314,8 +314,8 @@ def read_qpv2015(path: str | Path, communes: set[str] | None, territory_geom,
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=L93)
     kept = [c for c in repaired if c in set(out["code_qp"])]
     if kept:
-        note(f"{len(kept)} {quoi.lower()} invalide(s) réparé(s) (auto-intersections, make_valid) dans "
-             f"{p.name} : {', '.join(kept[:6])}{' …' if len(kept) > 6 else ''}.")
+        note(f"{quoi} : {len(kept)} périmètre(s) invalide(s) réparé(s) (auto-intersections, make_valid, parties "
+             f"polygonales gardées) dans {p.name} : {', '.join(kept[:6])}{' …' if len(kept) > 6 else ''}.")
     out.attrs["reparations"] = kept
     return out
 
