@@ -174,7 +174,11 @@ def check_crs_domain(bounds, crs, fichier: str, quoi: str) -> None:
         ok = dom is None or (dom[0] <= b[0] and b[2] <= dom[2] and dom[1] <= b[1] and b[3] <= dom[3])
     if ok:
         return
-    extent = f"x de {b[0]:.6g} à {b[2]:.6g}, y de {b[1]:.6g} à {b[3]:.6g}"
+    from .fr import format_nombre
+
+    d = 0 if max(abs(x) for x in b) > 1000 else 4
+    n = [format_nombre(x, d) for x in b]
+    extent = f"x de {n[0]} à {n[2]}, y de {n[1]} à {n[3]}"
     if crs.is_geographic and _looks_lambert93(b):
         cause = "ces nombres sont des mètres en Lambert-93 (EPSG:2154), pas des degrés"
         fix = ("déclarez le bon système : en GeoJSON, le membre « crs » urn:ogc:def:crs:EPSG::2154 ; pour un "
