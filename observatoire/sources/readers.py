@@ -80,6 +80,17 @@ def is_statistical(source_id: str) -> bool:
     return reader_for(source_id) is not None
 
 
+def _full_path(e: ObservatoireError, path: Path) -> None:
+    """Readers name a file by its name (``archive.zip/member.csv``): the message gets the full path, so
+    that the user finds it (``data/raw/<source>/archive.zip/member.csv``)."""
+    name = getattr(e, "fichier", None)
+    if not name or Path(name).is_absolute() or not str(name).startswith(path.name):
+        return
+    full = str(path.parent / name)
+    e.args = (str(e).replace(f"Fichier : {name}", f"Fichier : {full}", 1),) + tuple(e.args[1:])
+    e.fichier = full
+
+
 #: Low-level errors a damaged or unexpected file can raise inside a reader: turned into a
 #: :class:`FormatError` naming the file (never pandas' ParserError or a bare KeyError for the user).
 _FILE_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, zipfile.BadZipFile, zlib.error, EOFError,
@@ -108,7 +119,8 @@ def read_source(source_id: str, path: str | Path, communes: set[str] | None = No
     path = Path(path)
     try:
         tables = reader(path, communes, simule)
-    except ObservatoireError:
+    except ObservatoireError as e:
+        _full_path(e, path)
         raise
     except OSError as e:
         raise unreadable(path, e) from e
