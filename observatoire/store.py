@@ -163,6 +163,8 @@ _RAISONS = {
     errno.ETXTBSY: ("fichier en cours d'utilisation", "fermez le fichier dans l'autre logiciel, puis relancez"),
     errno.ENOENT: ("dossier absent (supprimé pendant l'écriture, ou disque réseau déconnecté)",
                    "vérifiez que le dossier de sortie existe et que le disque est connecté, puis relancez"),
+    errno.EEXIST: ("un fichier porte le nom d'un dossier de sortie", "renommez ou supprimez ce fichier, ou "
+                   "choisissez un autre dossier dans [chemins] de observatoire.toml"),
     errno.ENOTDIR: ("un fichier porte le nom d'un dossier de sortie", "renommez ou supprimez ce fichier, ou "
                     "choisissez un autre dossier dans [chemins] de observatoire.toml"),
     errno.EISDIR: ("un dossier porte le nom du fichier à écrire", "renommez ou supprimez ce dossier, puis relancez"),
@@ -194,10 +196,10 @@ def output_error(path: str | Path, e: OSError, *, groupe: bool = False) -> Outpu
         code = errno.EBUSY
     raison, fix = _RAISONS.get(code, (e.strerror or str(e) or type(e).__name__,
                                       "vérifiez le dossier de sortie (place, droits), puis relancez la même commande"))
-    intact = ("aucun des résultats de cette étape n'a été remplacé : les précédents sont intacts" if groupe
-              else f"{path.name} n'a pas été modifié : la version précédente est intacte")
+    intact = ("Aucun des résultats de cette étape n'a été remplacé : les précédents sont intacts" if groupe
+              else f"Le fichier {path.name} n'a pas été modifié : la version précédente est intacte")
     detail = f" ({e.strerror or e})" if (e.strerror or str(e)) and (e.strerror or str(e)) != raison else ""
-    return OutputError(f"Écriture impossible dans le dossier {path.parent} : {raison}{detail}. {intact.capitalize()} "
+    return OutputError(f"Écriture impossible dans le dossier {path.parent} : {raison}{detail}. {intact} "
                        "(cannot write output).", fichier=str(path), correction=fix)
 
 
