@@ -18,6 +18,7 @@ Communes outside any EPCI carry ``EPCI = "ZZZZZZZZZ"``.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +26,7 @@ import pandas as pd
 from ..errors import FormatError
 from .base import Source
 from ..validation import CODE_PATTERNS
-from .tabular import dedupe_rows, normalise_code, read_table, refuse_bad_codes
+from .tabular import dedupe_rows, normalise_code, open_zip, read_table, refuse_bad_codes
 
 SHEET = "Composition_communale"
 HEADER = ("CODGEO", "LIBGEO", "EPCI", "LIBEPCI", "DEP", "REG")
@@ -51,16 +52,33 @@ EPCI_SOURCE = Source(
 
 
 
+def _workbook_member(path: str) -> str | None:
+    """The member of the composition zip to read: its workbook (or CSV export); refused when it has none."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path) and not path.lower().endswith(".zip"):
+        return None
+    with open_zip(path) as z:
+        names = [n for n in z.namelist() if not n.startswith("__MACOSX") and not n.endswith("/")]
+    tables = [n for n in names if n.lower().endswith((".xlsx", ".csv"))]
+    if not tables:
+        raise FormatError(f"L'archive ne contient ni classeur .xlsx ni export .csv de la composition communale des "
+                          f"EPCI (membres : {', '.join(names) or 'aucun'}).", fichier=path,
+                          correction="utilisez l'archive officielle de l'Insee « Intercommunalité - Métropole » "
+                                     "(observatoire fetch --force)")
+    return re.escape(Path(tables[0]).name) + "$" if len(tables) == 1 else None
+
+
 @functools.lru_cache(maxsize=4)
 def _read_cached(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
-    raw = read_table(path, sheet=SHEET, header_keys=("CODGEO",))
+    raw = read_table(path, member=_workbook_member(path), sheet=SHEET, header_keys=("CODGEO",))
     header = [c.strip().upper() for c in raw.frame.columns]
     body = raw.frame.copy()
     body.columns = header
     missing = [c for c in HEADER if c not in header]
     if missing:
         raise FormatError(f"Colonnes absentes de la composition communale des EPCI : {', '.join(missing)} "
-                          f"(trouvé : {', '.join(x for x in header if x)}).", fichier=raw.name,
+                          f"(trouvé : {', '.join(x for x in header if x)}).", fichier=raw.chemin,
                           correction="utilisez le fichier Insee « Intercommunalité - Métropole » (feuille "
                                      "Composition_communale, ou son export CSV)")
     body = body[list(HEADER)].rename(columns=COLUMNS)
@@ -71,11 +89,11 @@ def _read_cached(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
     body["code_insee"], _ = normalise_code(body["code_insee"], 5)
     body["siren_epci"], _ = normalise_code(body["siren_epci"], 9)
     body["dep"] = body["dep"].where(body["dep"].str.len() != 1, body["dep"].str.zfill(2))
-    refuse_bad_codes(body["code_insee"], CODE_PATTERNS["commune"], lines, raw.name,
+    refuse_bad_codes(body["code_insee"], CODE_PATTERNS["commune"], lines, raw.chemin,
                      "Composition communale des EPCI", "un code commune à 5 caractères (59606, 2A004)")
-    refuse_bad_codes(body["siren_epci"], rf"{CODE_PATTERNS['epci']}|{SANS_EPCI}", lines, raw.name,
+    refuse_bad_codes(body["siren_epci"], rf"{CODE_PATTERNS['epci']}|{SANS_EPCI}", lines, raw.chemin,
                      "Composition communale des EPCI", f"un SIREN d'EPCI à 9 chiffres ou {SANS_EPCI}")
-    body, _ = dedupe_rows(body, "code_insee", lines, raw.name, "Commune")
+    body, _ = dedupe_rows(body, "code_insee", lines, raw.chemin, "Commune")
     return body.reset_index(drop=True)
 
 
@@ -139,7 +157,7 @@ def read_iris_reference(path: str | Path, communes: set[str] | None = None) -> p
     df.columns = [c.strip().upper() for c in df.columns]
     missing = [c for c in ("CODE_IRIS", "LIB_IRIS", "DEPCOM") if c not in df.columns]
     if missing:
-        raise FormatError(f"Colonnes absentes de la table des IRIS : {', '.join(missing)}.", fichier=raw.name,
+        raise FormatError(f"Colonnes absentes de la table des IRIS : {', '.join(missing)}.", fichier=raw.chemin,
                           correction="utilisez la table d'appartenance géographique des IRIS de l'Insee")
     df = df[[c for c in IRIS_COLUMNS if c in df.columns]].rename(columns=IRIS_COLUMNS)
     df["code_iris"], _ = normalise_code(df["code_iris"], 9)
@@ -148,7 +166,7 @@ def read_iris_reference(path: str | Path, communes: set[str] | None = None) -> p
     if communes is not None:
         keep = df["code_insee"].isin(set(communes)).to_numpy()
         df, lines = df[keep], lines[keep]
-    refuse_bad_codes(df["code_iris"], CODE_PATTERNS["iris"], lines, raw.name, "Table des IRIS",
+    refuse_bad_codes(df["code_iris"], CODE_PATTERNS["iris"], lines, raw.chemin, "Table des IRIS",
                      "un code IRIS à 9 caractères (590140101)")
-    df, _ = dedupe_rows(df, "code_iris", lines, raw.name, "IRIS")
+    df, _ = dedupe_rows(df, "code_iris", lines, raw.chemin, "IRIS")
     return df.reset_index(drop=True)

@@ -43,6 +43,9 @@ class RawTable:
     frame: pd.DataFrame
     name: str
     lines: np.ndarray
+    #: the full path shown in messages (``/…/data/raw/<source>/archive.zip/member.csv``); ``name`` stays
+    #: the short form readers parse (kind, edition and level come from it)
+    chemin: str = ""
 
     def line_of(self, i: int) -> int:
         return int(self.lines[i])
@@ -222,21 +225,22 @@ def _csv_frame(text: str, name: str, keys) -> tuple[pd.DataFrame, np.ndarray]:
     return df.reset_index(drop=True), lines
 
 
-def _xlsx_rows(data: bytes, name: str, sheet: str | None) -> tuple[list[list[str]], str]:
+def _xlsx_rows(data: bytes, name: str, sheet: str | None, shown: str | None = None) -> tuple[list[list[str]], str]:
     from openpyxl import load_workbook
 
+    shown = shown or name
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:  # noqa: BLE001 - openpyxl raises many types for a damaged file
         raise FormatError(f"Classeur XLSX illisible ({type(e).__name__}) : fichier incomplet ou abîmé.",
-                          fichier=name, correction="téléchargez-le à nouveau (observatoire fetch --force)") from e
+                          fichier=shown, correction="téléchargez-le à nouveau (observatoire fetch --force)") from e
     names = wb.sheetnames
     if sheet is not None:
         match = [n for n in names if n.lower() == sheet.lower()] or \
                 [n for n in names if re.search(sheet, n, re.IGNORECASE)]
         if not match:
             raise FormatError(f"Feuille « {sheet} » absente du classeur (feuilles : {', '.join(names)}).",
-                              fichier=name, correction="indiquez le nom exact de la feuille")
+                              fichier=shown, correction="indiquez le nom exact de la feuille")
         ws = wb[match[0]]
     else:
         ws = wb[names[0]]
@@ -274,11 +278,13 @@ def read_table(path: str | Path, *, member: str | None = None, sheet: str | None
         raise FormatError("Fichier introuvable.", fichier=str(p),
                           correction="lancez « observatoire fetch » ou vérifiez le chemin")
     name = p.name
+    shown = str(p)
     data: bytes
     try:
         if p.suffix.lower() not in (".xlsx", ".xlsm") and (zipfile.is_zipfile(p) or p.suffix.lower() == ".zip"):
             inner, data = _zip_member(p, member)
             name = f"{p.name}/{inner}"
+            shown = f"{p}/{inner}"
             is_xlsx = inner.lower().endswith(".xlsx")
         else:
             data = p.read_bytes()
@@ -287,17 +293,18 @@ def read_table(path: str | Path, *, member: str | None = None, sheet: str | None
         raise unreadable(p, e) from e
     keys = list(header_keys)
     if is_xlsx:
-        rows, name = _xlsx_rows(data, name, sheet)
+        rows, name = _xlsx_rows(data, name, sheet, shown)
+        shown = shown + name[name.rindex("["):]
         h = _find_header(rows, keys)
         if h < 0:
             raise FormatError(f"En-tête introuvable : aucune ligne ne commence par "
                               f"{' ou '.join(keys) or 'des noms de colonnes'} dans les 60 premières lignes.",
-                              fichier=name, correction="vérifiez qu'il s'agit du fichier officiel attendu")
+                              fichier=shown, correction="vérifiez qu'il s'agit du fichier officiel attendu")
         frame, lines = _frame(rows, h)
     else:
-        frame, lines = _csv_frame(decode(data), name, keys)
-    frame.attrs["fichier"] = name  # travels with every column: normalise_code names the file in its note
-    return RawTable(frame, name, lines)
+        frame, lines = _csv_frame(decode(data), shown, keys)
+    frame.attrs["fichier"] = shown  # travels with every column: normalise_code names the file in its note
+    return RawTable(frame, name, lines, shown)
 
 
 def to_number(s: pd.Series) -> np.ndarray:
