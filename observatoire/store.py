@@ -32,7 +32,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from .errors import ObservatoireError, OutputError
+from .errors import ObservatoireError, OutputError, UnsafePathError
 
 L93 = 2154
 
@@ -255,8 +255,19 @@ def atomic_path(path: str | Path, suffix: str = ""):
     ------
     OutputError : the folder cannot be created or written (full disk, read-only, permission, locked
         target): the previous ``path`` is left intact and no temporary file remains.
+    UnsafePathError : ``path`` holds a ``..`` part (a name built from data such as ``../../x``).
     """
     path = Path(path)
+    if ".." in path.parts:
+        # output folders come resolved from the configuration: a « .. » can only come from a name built
+        # from data (a code ../../x): never written (see observatoire.paths.safe_child)
+        from .paths import safe_child
+
+        safe_child(path.parent, path.name)  # names the offending part when it is the file name
+        raise UnsafePathError(f"Chemin de sortie refusé : {path} remonte dans l'arborescence (« .. ») ; il serait "
+                              "écrit hors de son dossier (unsafe output path).", fichier=str(path),
+                              correction="corrigez le code de territoire ou de zone qui a formé ce nom dans le fichier "
+                                         "d'origine (un code officiel, ou lettres, chiffres, « _ » et « - »)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(path.parent, path.name)

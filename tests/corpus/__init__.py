@@ -63,6 +63,7 @@ tables, configuration strictness, the build's own ``mkdir``), reported with the 
 | `test_qpv2015_code_that_is_not_an_official_code` | codes et chemins | refuse | bibliothèque |
 | `test_safe_child_refuses_names_leaving_their_folder` | codes et chemins | refuse | bibliothèque, 7 cas |
 | `test_safe_child_refuses_a_symbolic_link_out_of_the_folder` | codes et chemins | refuse | bibliothèque |
+| `test_every_atomic_write_refuses_a_path_climbing_out` | codes et chemins | refuse | bibliothèque |
 | `test_zone_code_escaping_the_output_folders_refused_by_the_cli` | zones | refuse | CLI |
 | `test_zone_code_declared_twice` | zones | refuse | bibliothèque |
 | `test_zone_iris_codes_typed_as_numbers` | zones | repair-and-note | bibliothèque |
@@ -101,7 +102,7 @@ tables, configuration strictness, the build's own ``mkdir``), reported with the 
 | `test_workbook_writer_cannot_create_its_file` | sorties | stop | bibliothèque |
 | `test_sigkill_then_rerun_equals_a_clean_run` | arrêt brutal | stop | CLI, 12 cas |
 
-Counts (``python -c`` on :func:`tests.corpus.test_inventaire.counts`): 89 cases pass (77 hostile inputs and
-12 kill runs) and 6 are strict xfail; by outcome: 49 refuse, 30 stop (12 of them kill runs), 10
+Counts (``python -c`` on :func:`tests.corpus.test_inventaire.counts`): 90 cases pass (78 hostile inputs and
+12 kill runs) and 6 are strict xfail; by outcome: 50 refuse, 30 stop (12 of them kill runs), 10
 repair-and-note.
 """

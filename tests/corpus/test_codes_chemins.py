@@ -68,3 +68,17 @@ def test_safe_child_accepts_official_codes(tmp_path):
     for name in ("QN05920M.html", "QP059030.pdf", "590140101.html", "VEILLE_MARLY-FLORALIES.html",
                  "QN05921M_59014.html"):
         assert safe_child(tmp_path, name) == tmp_path / name
+
+
+@pytest.mark.corpus("codes et chemins", "refuse")
+def test_every_atomic_write_refuses_a_path_climbing_out(projet):
+    """Defence in depth for writers that join a data code to their folder without safe_child (maps,
+    portraits): the store never writes a path holding « .. »."""
+    from observatoire.store import write_text_atomic
+
+    before = projet.snapshot()
+    with pytest.raises(UnsafePathError) as e:
+        write_text_atomic(projet.portraits / "../../../escaped_QN00001M.html", "<html></html>")
+    assert_message(str(e.value), fichier="escaped_QN00001M.html", correction="corrigez le code de territoire",
+                   contient=("remonte dans l'arborescence",))
+    assert projet.snapshot() == before and not list(projet.root.parent.rglob("escaped_QN00001M*"))
