@@ -268,3 +268,31 @@ def test_qpv2015_without_geometry_in_a_departement_of_the_territory(tmp_path):
     assert "QP059002" in str(e.value)
     q = read_qpv2015(z, {"62001"}, outline)            # a territory of another département: noted only
     assert q["code_qp"].tolist() == ["QP059001", "QP059003"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The official code shapes, checked on the real files (../shared)
+# ---------------------------------------------------------------------------------------------------
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not (SHARED / "real").is_dir(), reason="../shared/data absent (clone hors de l'environnement CI)")
+def test_code_patterns_match_every_real_code():
+    import re
+
+    import pandas as pd
+
+    from observatoire.sources.anct import quartier_codes
+    from observatoire.validation import CODE_PATTERNS
+
+    codes15 = quartier_codes(SHARED / "real" / "anct_qpv2015" / "QP_METROPOLEOUTREMER_WGS84_EPSG4326.shp", 2015)
+    assert len(codes15) == 1514
+    assert all(re.fullmatch(CODE_PATTERNS["qpv2015"], c) for c in codes15), \
+        [c for c in codes15 if not re.fullmatch(CODE_PATTERNS["qpv2015"], c)][:5]
+    codes24 = gpd.read_file(SHARED / "valenciennes" / "qpv2024.geojson")["code_qp"].tolist()
+    codes24 += pd.read_csv(SHARED / "valenciennes" / "qpv2024_index.csv", dtype=str)["code_qp"].tolist()
+    assert len(set(codes24)) == 15 and all(re.fullmatch(CODE_PATTERNS["qpv2024"], c) for c in codes24)
+    # and the shapes refuse what must never become a file name
+    for bad in ("../QN05920M", "QN05920M/..", "QN0592M", "qn05920m", "QP05903", "QP059030 "):
+        assert not re.fullmatch(CODE_PATTERNS["qpv2024"], bad) and not re.fullmatch(CODE_PATTERNS["qpv2015"], bad)

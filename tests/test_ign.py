@@ -214,3 +214,19 @@ def test_iris_present_twice_identically_is_kept_once(tmp_path, capsys):
     pyogrio.write_dataframe(gpd.GeoDataFrame(pd.concat([IRIS, IRIS.iloc[[2]]]), crs=2154), p, driver="GeoJSON")
     assert read_iris(p, {"59002"})["code_iris"].tolist() == ["590020000"]
     assert "590020000" in capsys.readouterr().err
+
+
+def test_truncated_contours_iris_7z_is_refused(tmp_path):
+    import py7zr
+
+    gpkg = tmp_path / "CONTOURS-IRIS.gpkg"
+    pyogrio.write_dataframe(IRIS, gpkg, layer="contours_iris", driver="GPKG")
+    archive = tmp_path / "ign_iris" / "CONTOURS-IRIS.7z"
+    archive.parent.mkdir()
+    with py7zr.SevenZipFile(archive, "w") as z:
+        z.write(gpkg, "CONTOURS-IRIS.gpkg")
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    with pytest.raises(FormatError) as e:
+        read_iris([archive], {"59001"})
+    assert "archive incomplète, téléchargez-la à nouveau" in str(e.value) and str(archive) in str(e.value)
+    assert not (archive.parent / "CONTOURS-IRIS.gpkg").exists()

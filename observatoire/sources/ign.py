@@ -233,17 +233,25 @@ def _iris_gpkg(path: Path) -> Path:
         return path
     import py7zr
 
-    with py7zr.SevenZipFile(path) as z:
-        members = [n for n in z.getnames() if n.lower().endswith(".gpkg")]
-    if not members:
-        raise FormatError("L'archive CONTOURS-IRIS ne contient pas de GeoPackage (.gpkg).", fichier=str(path),
-                          correction="téléchargez l'édition GPKG de CONTOURS-IRIS")
-    target = path.with_name(Path(members[0]).name)
-    if not target.exists():
-        with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-            with py7zr.SevenZipFile(path) as z:
-                z.extract(path=tmp, targets=[members[0]])
-            (Path(tmp) / members[0]).replace(target)
+    try:
+        with py7zr.SevenZipFile(path) as z:
+            members = [n for n in z.getnames() if n.lower().endswith(".gpkg")]
+        if not members:
+            raise FormatError("L'archive CONTOURS-IRIS ne contient pas de GeoPackage (.gpkg).", fichier=str(path),
+                              correction="téléchargez l'édition GPKG de CONTOURS-IRIS")
+        target = path.with_name(Path(members[0]).name)
+        if not target.exists():
+            with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+                with py7zr.SevenZipFile(path) as z:
+                    z.extract(path=tmp, targets=[members[0]])
+                (Path(tmp) / members[0]).replace(target)
+    except FormatError:
+        raise
+    except (py7zr.exceptions.ArchiveError, EOFError, OSError, ValueError, KeyError) as e:
+        # a 7z cut by an interrupted download: unreadable headers, CRC error, truncated stream
+        raise FormatError(f"Archive 7z CONTOURS-IRIS incomplète ou abîmée ({type(e).__name__} : {e}).",
+                          fichier=str(path), correction="archive incomplète, téléchargez-la à nouveau (supprimez-la "
+                          "puis relancez « observatoire fetch --force »)") from e
     return target
 
 
