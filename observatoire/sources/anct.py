@@ -12,7 +12,6 @@ rule documented in ``qpv2015_cavm_list.csv`` as an inference only. No source is 
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path
 
 import geopandas as gpd
