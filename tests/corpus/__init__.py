@@ -104,5 +104,18 @@ tables, configuration strictness, the build's own ``mkdir``), reported with the 
 
 Counts (``python -c`` on :func:`tests.corpus.test_inventaire.counts`): 90 cases pass (78 hostile inputs and
 12 kill runs) and 6 are strict xfail; by outcome: 50 refuse, 30 stop (12 of them kill runs), 10
-repair-and-note.
+repair-and-note. By category (refuse / stop / repair-and-note, + xfail):
+
+| category | refuse | stop | repair-and-note | xfail |
+|---|---|---|---|---|
+| geometrie | 11 | 2 | 4 | |
+| tableaux | 6 | 5 | 3 | |
+| valeurs | 6 | | | |
+| codes et chemins | 11 | | | |
+| zones | 5 | | 3 | |
+| rasters | 5 | | | |
+| configuration | 4 | | | 1 |
+| partenaires | 2 | | | 4 |
+| sorties | | 11 | | 1 |
+| arrêt brutal | | 12 | | |
 """
