@@ -36,3 +36,24 @@ class SourceMissingError(ObservatoireError):
     """Official files could neither be downloaded nor found in a mirror."""
 
     code = 3
+
+
+class GeometryError(FormatError):
+    """A geographic input cannot be used as it is: missing geometries, coordinates outside the domain
+    of the declared coordinate system, a raster without coordinate system."""
+
+
+class ValueCheckError(FormatError):
+    """A statistical file holds values that cannot be true (a negative count, a rate above 100 %, a
+    numerator above its denominator): refused before any figure is computed from it."""
+
+
+class UnsafePathError(ObservatoireError):
+    """A code or name used to build a file path would write outside its output folder."""
+
+
+class OutputError(ObservatoireError):
+    """An output cannot be written (disk full, read-only or missing folder, permission denied, file
+    locked by another program). The previous outputs are left as they were."""
+
+    code = 4

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .catalogue import THEMES, Indicateur
-from .store import atomic_path
+from .store import atomic_path, output_error
 from .tidy import METHODES_ESTIMATION, METHODES_LIBELLES, TIDY_COLUMNS, TYPES_LIBELLES, note_libelle
 
 ENTETES = {
@@ -286,7 +286,14 @@ def write_xlsx(tidy: pd.DataFrame, catalogue: dict[str, Indicateur], path: str |
     path : target ``.xlsx``.
     simulated : some inputs were simulated: the title areas say which column tells.
     libelles : labels of indicator ids outside the catalogue (partner figures); the id otherwise.
+
+    Raises
+    ------
+    OutputError : the workbook cannot be written (full disk, read-only folder, file open in Excel on a
+        shared drive…): the previous workbook is left intact.
     """
+    from xlsxwriter import exceptions as xlsx_errors
+
     libelles = libelles or {}
     t = _blank_withheld(tidy)
     iris_omis = 0
@@ -318,7 +325,11 @@ def write_xlsx(tidy: pd.DataFrame, catalogue: dict[str, Indicateur], path: str |
             start = book.title_area(ws, "Chiffres des partenaires hors catalogue", simule=False)
             _write_table(book, ws, start, others, catalogue, libelles, "Source : tables partenaires déclarées dans la "
                          "configuration (" + ", ".join(sorted(set(others["source"]))) + ")")
-        book.wb.close()
+        try:
+            book.wb.close()
+        except xlsx_errors.FileCreateError as e:  # wraps the OSError of the file system
+            cause = e.args[0] if e.args and isinstance(e.args[0], OSError) else OSError(str(e))
+            raise output_error(path, cause) from e
     return Path(path)
 
 

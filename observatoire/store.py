@@ -3,12 +3,28 @@
 All layers are written into a temporary GeoPackage next to the target, then renamed over it: a reader
 never sees a half-written store. Frames without geometry become attribute tables (GeoPackage
 ``attributes``), which ``ogrinfo`` and QGIS list like the others.
+
+Every output of the observatory is written through :func:`atomic_path` (a temporary file beside the
+target, renamed over it on success). The system as it really is:
+
+- a **full disk**, a **read-only** or **missing** output folder, a **permission** refused, an output
+  **locked** by another program (a workbook open in Excel on a shared drive): the write stops with an
+  :class:`~observatoire.errors.OutputError` in French naming the folder (or file) and what to do; the
+  temporary file is removed and the previous output is left intact (:func:`output_error`);
+- :func:`ecriture_groupee` makes several outputs one transaction: inside it, each atomic write keeps
+  its temporary file and the targets are replaced together at the end (with the previous versions
+  restored if a replacement fails): the CSV, Parquet, XLSX and GeoPackage of a build never mix two runs;
+- temporary files carry the writer's process id (``.indicateurs.csv.<pid>.<random>.tmp``); those of a
+  killed run (a process that no longer exists) are removed by the next write of the same target.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import errno
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -16,7 +32,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from .errors import ObservatoireError
+from .errors import ObservatoireError, OutputError, UnsafePathError
 
 L93 = 2154
 
@@ -44,29 +60,40 @@ def write_gpkg(layers: dict[str, pd.DataFrame | gpd.GeoDataFrame], path: str | P
     Returns
     -------
     ``path``.
+
+    Raises
+    ------
+    OutputError : disk full (GDAL's « Failed to commit transaction », SQLite's « database or disk is
+        full »), read-only folder, permission refused: the previous GeoPackage is left intact.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial.gpkg")
-    if tmp.exists():
-        tmp.unlink()
-    try:
-        for name, frame in layers.items():
-            # GeoPackage 1.2: readable without warning by older GDAL/QGIS (Debian 12's ogrinfo is GDAL 3.6)
-            opts = {} if tmp.exists() else {"dataset_options": {"VERSION": "1.2"}}
-            if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
-                if frame.crs is None:
-                    raise ObservatoireError(f"La couche {name} n'a pas de système de coordonnées.",
-                                            fichier=str(path), correction="définissez crs=EPSG:2154")
-                pyogrio.write_dataframe(_prepare(frame), tmp, layer=name, driver="GPKG", append=tmp.exists(),
-                                        promote_to_multi=True, **opts)
-            else:
-                df = pd.DataFrame(frame)
-                pyogrio.write_dataframe(_prepare(df), tmp, layer=name, driver="GPKG", append=tmp.exists(), **opts)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    old_tmp = path.parent / f".{path.stem}.partial.gpkg"  # temporary name of earlier versions
+    if old_tmp.is_file():
+        old_tmp.unlink()
+    for name, frame in layers.items():
+        if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns and frame.crs is None:
+            raise ObservatoireError(f"La couche {name} n'a pas de système de coordonnées.",
+                                    fichier=str(path), correction="définissez crs=EPSG:2154")
+    with atomic_path(path, suffix=".gpkg") as tmp:
+        try:
+            for name, frame in layers.items():
+                # GeoPackage 1.2: readable without warning by older GDAL/QGIS (Debian 12's ogrinfo is GDAL 3.6)
+                first = not tmp.exists() or tmp.stat().st_size == 0
+                opts = {"dataset_options": {"VERSION": "1.2"}} if first else {}
+                if first and tmp.exists():
+                    tmp.unlink()
+                if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
+                    pyogrio.write_dataframe(_prepare(frame), tmp, layer=name, driver="GPKG", append=not first,
+                                            promote_to_multi=True, **opts)
+                else:
+                    df = pd.DataFrame(frame)
+                    pyogrio.write_dataframe(_prepare(df), tmp, layer=name, driver="GPKG", append=not first, **opts)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
+                pyogrio.errors.GeometryError) as e:
+            raise output_error(path, _gdal_oserror(e)) from e
+        finally:
+            for extra in ("-journal", "-wal", "-shm"):
+                Path(f"{tmp}{extra}").unlink(missing_ok=True)
     return path
 
 
@@ -116,27 +143,226 @@ def simulated_inputs(path: str | Path) -> list[str]:
     return sorted(t.loc[sim, "fichier"].astype(str).tolist())
 
 
+# ---------------------------------------------------------------------------------------------------
+# Atomic writes and the system as it really is
+# ---------------------------------------------------------------------------------------------------
+
+_RAISONS = {
+    errno.ENOSPC: ("disque plein", "libérez de la place sur le disque (ou choisissez un autre dossier dans "
+                   "[chemins] de observatoire.toml), puis relancez la même commande"),
+    errno.EDQUOT: ("quota de disque dépassé", "libérez de la place dans votre espace (ou demandez un quota plus "
+                   "grand), puis relancez la même commande"),
+    errno.EROFS: ("le disque ou le dossier est en lecture seule", "choisissez un dossier de sortie où vous pouvez "
+                  "écrire ([chemins] de observatoire.toml), ou demandez l'accès en écriture"),
+    errno.EACCES: ("permission refusée (ou fichier verrouillé par un autre logiciel)",
+                   "fermez le fichier s'il est ouvert (Excel, QGIS, navigateur) et vérifiez vos droits d'écriture "
+                   "sur le dossier, puis relancez la même commande"),
+    errno.EPERM: ("opération non permise", "vérifiez vos droits d'écriture sur le dossier, puis relancez"),
+    errno.EBUSY: ("fichier verrouillé ou en cours d'utilisation", "fermez le fichier dans l'autre logiciel "
+                  "(Excel, QGIS…), puis relancez la même commande"),
+    errno.ETXTBSY: ("fichier en cours d'utilisation", "fermez le fichier dans l'autre logiciel, puis relancez"),
+    errno.ENOENT: ("dossier absent (supprimé pendant l'écriture, ou disque réseau déconnecté)",
+                   "vérifiez que le dossier de sortie existe et que le disque est connecté, puis relancez"),
+    errno.EEXIST: ("un fichier porte le nom d'un dossier de sortie", "renommez ou supprimez ce fichier, ou "
+                   "choisissez un autre dossier dans [chemins] de observatoire.toml"),
+    errno.ENOTDIR: ("un fichier porte le nom d'un dossier de sortie", "renommez ou supprimez ce fichier, ou "
+                    "choisissez un autre dossier dans [chemins] de observatoire.toml"),
+    errno.EISDIR: ("un dossier porte le nom du fichier à écrire", "renommez ou supprimez ce dossier, puis relancez"),
+    errno.EIO: ("erreur d'entrée-sortie du disque", "vérifiez le disque (ou le partage réseau), puis relancez"),
+}
+#: GDAL / SQLite messages of a failed GeoPackage write → errno.
+_GDAL_MESSAGES = (("disk is full", errno.ENOSPC), ("no space left", errno.ENOSPC),
+                  ("failed to commit transaction", errno.ENOSPC), ("readonly database", errno.EROFS),
+                  ("read-only", errno.EROFS), ("permission denied", errno.EACCES),
+                  ("unable to open database file", errno.EACCES), ("database is locked", errno.EBUSY),
+                  ("disk i/o error", errno.EIO))
+
+
+def _gdal_oserror(e: Exception) -> OSError:
+    """GDAL's error of a failed write as an OSError with the most likely errno (a full disk shows as
+    « Failed to commit transaction » when SQLite cannot grow the file)."""
+    msg = str(e)
+    low = msg.lower()
+    code = next((c for key, c in _GDAL_MESSAGES if key in low), errno.EIO)
+    return OSError(code, msg)
+
+
+def output_error(path: str | Path, e: OSError, *, groupe: bool = False) -> OutputError:
+    """The French :class:`OutputError` of a failed write of ``path``: the folder, the cause, the fix,
+    and the promise kept (the previous output is intact)."""
+    path = Path(path)
+    code = getattr(e, "errno", None)
+    if code is None and getattr(e, "winerror", None) in (32, 33):  # Windows sharing/lock violation
+        code = errno.EBUSY
+    raison, fix = _RAISONS.get(code, (e.strerror or str(e) or type(e).__name__,
+                                      "vérifiez le dossier de sortie (place, droits), puis relancez la même commande"))
+    intact = ("Aucun des résultats de cette étape n'a été remplacé : les précédents sont intacts" if groupe
+              else f"Le fichier {path.name} n'a pas été modifié : la version précédente est intacte")
+    detail = f" ({e.strerror or e})" if (e.strerror or str(e)) and (e.strerror or str(e)) != raison else ""
+    return OutputError(f"Écriture impossible dans le dossier {path.parent} : {raison}{detail}. {intact} "
+                       "(cannot write output).", fichier=str(path), correction=fix)
+
+
+_GROUPE: contextvars.ContextVar[list | None] = contextvars.ContextVar("observatoire_ecriture_groupee", default=None)
+_TMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp(\.[a-z]+)?(-journal|-wal|-shm)?$")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def remove_stale_temporaries(folder: str | Path, name: str | None = None) -> list[Path]:
+    """Temporary files of writers that no longer run (a killed run), removed from ``folder`` (only those
+    of ``name`` when given). Returns the files removed."""
+    folder = Path(folder)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for f in folder.iterdir():
+        m = _TMP.match(f.name)
+        if not m or (name is not None and m.group("name") != name) or _pid_alive(int(m.group("pid"))):
+            continue
+        try:
+            f.unlink()
+            removed.append(f)
+        except OSError:
+            pass
+    return removed
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | Path):
+def atomic_path(path: str | Path, suffix: str = ""):
     """Yield a temporary path beside ``path``; on success it replaces ``path``, on error it is removed.
 
     Every output of the observatory goes through this, so an interrupted run never leaves a file that
-    looks complete.
+    looks complete. Inside :func:`ecriture_groupee`, the replacement waits for the end of the group.
+    ``suffix`` ends the temporary name (``.gpkg``: GDAL chooses drivers by extension).
 
     >>> with atomic_path("out.csv") as tmp:      # doctest: +SKIP
     ...     frame.to_csv(tmp)
+
+    Raises
+    ------
+    OutputError : the folder cannot be created or written (full disk, read-only, permission, locked
+        target): the previous ``path`` is left intact and no temporary file remains.
+    UnsafePathError : ``path`` holds a ``..`` part (a name built from data such as ``../../x``).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp)
+    if ".." in path.parts:
+        # output folders come resolved from the configuration: a « .. » can only come from a name built
+        # from data (a code ../../x): never written (see observatoire.paths.safe_child)
+        from .paths import safe_child
+
+        safe_child(path.parent, path.name)  # names the offending part when it is the file name
+        raise UnsafePathError(f"Chemin de sortie refusé : {path} remonte dans l'arborescence (« .. ») ; il serait "
+                              "écrit hors de son dossier (unsafe output path).", fichier=str(path),
+                              correction="corrigez le code de territoire ou de zone qui a formé ce nom dans le fichier "
+                                         "d'origine (un code officiel, ou lettres, chiffres, « _ » et « - »)")
     try:
-        yield tmp
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path.parent, path.name)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=f".tmp{suffix}")
+        os.close(fd)
+    except OSError as e:
+        raise output_error(path, e) from e
+    tmp = Path(tmp)
+    group = _GROUPE.get()
+    try:
+        try:
+            yield tmp
+            os.chmod(tmp, 0o644)
+        except OSError as e:
+            raise output_error(path, e) from e
+        if group is not None:
+            group.append((tmp, path))
+            tmp = None
+        else:
+            try:
+                os.replace(tmp, path)
+            except OSError as e:
+                raise output_error(path, e) from e
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def ecriture_groupee():
+    """Make every :func:`atomic_path` write inside one transaction: the targets are replaced together
+    when the block ends without error, none of them otherwise.
+
+    >>> with ecriture_groupee():                  # doctest: +SKIP
+    ...     exports.write_csv(tidy, csv)
+    ...     write_gpkg(layers, gpkg)              # a full disk here leaves the previous CSV too
+
+    The replacement keeps a hard link to each previous version until all targets are in place; if a
+    replacement fails (a file locked by another program), the targets already replaced get their
+    previous version back and :class:`OutputError` is raised. A group inside a group joins the outer one.
+    """
+    if _GROUPE.get() is not None:
+        yield
+        return
+    pending: list[tuple[Path, Path]] = []
+    token = _GROUPE.set(pending)
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        _GROUPE.reset(token)
+    _commit(pending)
+
+
+def _commit(pending: list[tuple[Path, Path]]) -> None:
+    done: list[tuple[Path, Path | None]] = []
+    try:
+        for tmp, path in pending:
+            backup = None
+            if path.exists():
+                backup = path.with_name(f".{path.name}.{os.getpid()}.precedent.tmp")
+                backup.unlink(missing_ok=True)
+                try:
+                    os.link(path, backup)
+                except OSError:  # no hard links on this file system (FAT, some network shares)
+                    os.replace(path, backup)
+            try:
+                os.replace(tmp, path)
+            except OSError:
+                if backup is not None:
+                    if path.exists():
+                        backup.unlink(missing_ok=True)
+                    else:
+                        os.replace(backup, path)
+                raise
+            done.append((path, backup))
+    except OSError as e:
+        for path, backup in reversed(done):
+            try:
+                if backup is not None:
+                    os.replace(backup, path)
+                else:
+                    path.unlink(missing_ok=True)
+            except OSError:
+                pass
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+        failed = pending[len(done)][1] if len(done) < len(pending) else pending[-1][1]
+        raise output_error(failed, e, groupe=True) from e
+    for _, backup in done:
+        if backup is not None:
+            backup.unlink(missing_ok=True)
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

@@ -19,7 +19,7 @@ import pytest
 import shapely
 from shapely import box
 
-from observatoire.errors import FormatError
+from observatoire.errors import FormatError, GeometryError
 from observatoire.sources.anct import (QPV2015_LAYER, find_member, qpv_commune_shares, read_qpv2015, read_qpv2024,
                                        split_list)
 
@@ -91,9 +91,19 @@ def test_read_qpv2024_keeps_quartiers_touching_the_territory(tmp_path):
 
 def test_read_qpv2024_bbox_prefilter(tmp_path):
     p = qpv2024_zip(tmp_path / "q.zip")
-    # a bbox covering only Beta (x 1000–2000): QN05901M (x 100–300) is not even parsed
-    q = read_qpv2024(p, TERRITOIRE, bbox=(X0 + 1000, Y0, X0 + 2000, Y0 + 1000))
-    assert q["code_qp"].tolist() == ["QN05902M", "QN05903M", "QN05905N"]
+    # territory Beta only, bbox Beta (x 1000–2000): QN05901M (x 100–300) is not even parsed; QN05905N
+    # (listed in Alpha only) meets the bbox but is not a quartier of Beta
+    q = read_qpv2024(p, {"59002"}, bbox=(X0 + 1000, Y0, X0 + 2000, Y0 + 1000))
+    assert q["code_qp"].tolist() == ["QN05902M", "QN05903M"]
+
+
+def test_quartier_of_the_territory_outside_its_extent_is_refused(tmp_path):
+    """A quartier listed in a territory commune whose perimeter misses the territory's extent has wrong
+    coordinates: refused by name, never dropped (it would vanish from maps and portraits)."""
+    p = qpv2024_zip(tmp_path / "q.zip")
+    with pytest.raises(GeometryError) as e:
+        read_qpv2024(p, TERRITOIRE, bbox=(X0 + 1000, Y0, X0 + 2000, Y0 + 1000))
+    assert "QN05901M" in str(e.value) and str(p) in str(e.value)
 
 
 def test_read_qpv2024_missing_column(tmp_path):
@@ -169,3 +179,120 @@ def test_read_qpv2015_spatial_selection(tmp_path):
     assert got == {("QP059001", "59001"): 1.0, ("QP059003", "59002"): round(1 / 6, 5),
                    ("QP059003", "59003"): round(5 / 6, 5)}
     assert (s["millesime_qpv"] == 2015).all()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Geometry and codes as they really come
+# ---------------------------------------------------------------------------------------------------
+def _rewrite_2024(path: Path, edit) -> Path:
+    with zipfile.ZipFile(path) as z:
+        name = z.namelist()[0]
+        fc = json.loads(z.read(name))
+    edit(fc)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(name, json.dumps(fc))
+    return path
+
+
+def _feature(fc, code):
+    return next(f for f in fc["features"] if f["properties"]["code_qp"] == code)
+
+
+def test_null_geometry_of_a_quartier_of_the_territory_is_refused_not_dropped(tmp_path):
+    p = _rewrite_2024(qpv2024_zip(tmp_path / "q.zip"), lambda fc: _feature(fc, "QN05902M").update(geometry=None))
+    with pytest.raises(GeometryError) as e:
+        read_qpv2024(p, TERRITOIRE, bbox=(X0, Y0, X0 + 2000, Y0 + 1000))
+    assert "QN05902M" in str(e.value) and str(p) in str(e.value)
+
+
+def test_null_geometry_elsewhere_is_noted_and_ignored(tmp_path, capsys):
+    p = _rewrite_2024(qpv2024_zip(tmp_path / "q.zip"), lambda fc: _feature(fc, "QN05904M").update(geometry=None))
+    q = read_qpv2024(p, TERRITOIRE)
+    assert q["code_qp"].tolist() == ["QN05901M", "QN05902M", "QN05903M", "QN05905N"]
+    err = capsys.readouterr().err
+    assert "Note" in err and "QN05904M" in err and "hors du territoire" in err
+
+
+def test_code_that_is_not_an_official_code_is_refused(tmp_path):
+    p = _rewrite_2024(qpv2024_zip(tmp_path / "q.zip"),
+                      lambda fc: _feature(fc, "QN05901M")["properties"].update(code_qp="../QN05901M"))
+    with pytest.raises(FormatError) as e:
+        read_qpv2024(p, TERRITOIRE)
+    assert "'../QN05901M'" in str(e.value)
+
+
+def test_lambert93_numbers_in_the_wgs84_file_are_refused(tmp_path):
+    def to_l93(fc):
+        fc["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}
+        for f, q in zip(fc["features"], QPV):
+            f["geometry"] = shapely.geometry.mapping(shapely.MultiPolygon([q[5]]))   # metres, declared degrees
+    p = _rewrite_2024(qpv2024_zip(tmp_path / "q.zip"), to_l93)
+    with pytest.raises(GeometryError) as e:
+        read_qpv2024(p, TERRITOIRE)
+    assert "Lambert-93" in str(e.value) and "WGS 84" in str(e.value)
+
+
+def test_truncated_archive_is_refused_before_reading(tmp_path):
+    p = qpv2024_zip(tmp_path / "q.zip")
+    p.write_bytes(p.read_bytes()[:300])
+    with pytest.raises(FormatError) as e:
+        read_qpv2024(p, TERRITOIRE)
+    assert "archive incomplète, téléchargez-la à nouveau" in str(e.value)
+
+
+def test_self_intersecting_2024_perimeter_repaired_to_its_two_triangles(tmp_path, capsys):
+    bow = shapely.Polygon([(X0 + 100, Y0 + 100), (X0 + 300, Y0 + 300), (X0 + 300, Y0 + 100), (X0 + 100, Y0 + 300)])
+    wgs = gpd.GeoSeries([bow], crs=2154).to_crs("OGC:CRS84").iloc[0]
+    p = _rewrite_2024(qpv2024_zip(tmp_path / "q.zip"), lambda fc: _feature(fc, "QN05901M").update(
+        geometry=shapely.geometry.mapping(wgs)))
+    q = read_qpv2024(p, TERRITOIRE).set_index("code_qp")
+    # two triangles of base 200 m and height 100 m: 2 × 10 000 m² = 2 ha
+    assert q.loc["QN05901M", "surface_ha"] == pytest.approx(2.0, rel=1e-4)
+    assert q.attrs["reparations"] == ["QN05901M"]
+    assert "QN05901M" in capsys.readouterr().err
+
+
+def test_qpv2015_without_geometry_in_a_departement_of_the_territory(tmp_path):
+    z = qpv2015_zip(tmp_path)
+    work = tmp_path / "edit"
+    work.mkdir()
+    gdf = pyogrio.read_dataframe(f"/vsizip/{z}/qp-politiquedelaville-shp/{QPV2015_LAYER}.shp")
+    gdf.loc[gdf["CODE_QP"] == "QP059002", "geometry"] = None
+    pyogrio.write_dataframe(gdf, work / f"{QPV2015_LAYER}.shp", encoding="UTF-8")
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in work.iterdir():
+            zf.write(f, f"qp-politiquedelaville-shp/{f.name}")
+    outline = shapely.union_all(COMMUNES[COMMUNES.code_insee.isin(TERRITOIRE)].geometry.values)
+    with pytest.raises(GeometryError) as e:
+        read_qpv2015(z, TERRITOIRE, outline)          # QP059… : département 59, the territory's
+    assert "QP059002" in str(e.value)
+    q = read_qpv2015(z, {"62001"}, outline)            # a territory of another département: noted only
+    assert q["code_qp"].tolist() == ["QP059001", "QP059003"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The official code shapes, checked on the real files (../shared)
+# ---------------------------------------------------------------------------------------------------
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not (SHARED / "real").is_dir(), reason="../shared/data absent (clone hors de l'environnement CI)")
+def test_code_patterns_match_every_real_code():
+    import re
+
+    import pandas as pd
+
+    from observatoire.sources.anct import quartier_codes
+    from observatoire.validation import CODE_PATTERNS
+
+    codes15 = quartier_codes(SHARED / "real" / "anct_qpv2015" / "QP_METROPOLEOUTREMER_WGS84_EPSG4326.shp", 2015)
+    assert len(codes15) == 1514
+    assert all(re.fullmatch(CODE_PATTERNS["qpv2015"], c) for c in codes15), \
+        [c for c in codes15 if not re.fullmatch(CODE_PATTERNS["qpv2015"], c)][:5]
+    codes24 = gpd.read_file(SHARED / "valenciennes" / "qpv2024.geojson")["code_qp"].tolist()
+    codes24 += pd.read_csv(SHARED / "valenciennes" / "qpv2024_index.csv", dtype=str)["code_qp"].tolist()
+    assert len(set(codes24)) == 15 and all(re.fullmatch(CODE_PATTERNS["qpv2024"], c) for c in codes24)
+    # and the shapes refuse what must never become a file name
+    for bad in ("../QN05920M", "QN05920M/..", "QN0592M", "qn05920m", "QP05903", "QP059030 "):
+        assert not re.fullmatch(CODE_PATTERNS["qpv2024"], bad) and not re.fullmatch(CODE_PATTERNS["qpv2015"], bad)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -157,3 +158,75 @@ def test_read_communes_from_admin_express_gpkg(tmp_path):
     c = read_communes(p, {"59002"})
     assert c[["code_insee", "nom"]].values.tolist() == [["59002", "Beta"]]
     assert read_departement(p, "59")["nom"].tolist() == ["Nord"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Geometry as it really comes
+# ---------------------------------------------------------------------------------------------------
+from observatoire.errors import GeometryError  # noqa: E402
+
+
+def test_commune_without_geometry_is_refused_by_code(tmp_path):
+    p = wfs_communes(tmp_path / "c.geojson")
+    fc = json.loads(p.read_text(encoding="utf-8"))
+    fc["features"][1]["geometry"] = None
+    p.write_text(json.dumps(fc), encoding="utf-8")
+    with pytest.raises(GeometryError) as e:
+        read_communes(p, {"59001", "59002"})
+    assert "59002" in str(e.value) and str(p) in str(e.value)
+
+
+def test_shapefile_without_prj_is_refused(tmp_path):
+    p = tmp_path / "COMMUNE.shp"
+    pyogrio.write_dataframe(gpd.GeoDataFrame({"INSEE_COM": ["59001"], "NOM": ["Alpha"]},
+                                             geometry=[b(0, 0, 1000, 1000)], crs=2154), p)
+    p.with_suffix(".prj").unlink()
+    with pytest.raises(GeometryError) as e:
+        read_communes(p, {"59001"})
+    assert "système de coordonnées" in str(e.value) and ".prj" in str(e.value)
+
+
+def test_lambert93_numbers_without_crs_member_are_refused(tmp_path):
+    p = wfs_communes(tmp_path / "c.geojson")
+    fc = json.loads(p.read_text(encoding="utf-8"))
+    del fc["crs"]                                   # GeoJSON's default is WGS84: metres cannot be degrees
+    p.write_text(json.dumps(fc), encoding="utf-8")
+    with pytest.raises(GeometryError) as e:
+        read_communes(p, {"59001"})
+    assert "Lambert-93" in str(e.value)
+
+
+def test_self_intersecting_iris_repaired_with_a_note(tmp_path, capsys):
+    bow = shapely.Polygon([(X0, Y0), (X0 + 500, Y0 + 1000), (X0 + 500, Y0), (X0, Y0 + 1000)])
+    gdf = IRIS.copy()
+    gdf.loc[0, "geometry"] = bow
+    p = tmp_path / "contours_iris_59.geojson"
+    pyogrio.write_dataframe(gdf, p, driver="GeoJSON")
+    i = read_iris(p, {"59001"}).set_index("code_iris")
+    # two triangles of base 500 m and height 500 m: 2 × 125 000 m²
+    assert i.loc["590010101", "geometry"].area == pytest.approx(250_000)
+    err = capsys.readouterr().err
+    assert "590010101" in err and "réparé" in err
+
+
+def test_iris_present_twice_identically_is_kept_once(tmp_path, capsys):
+    p = tmp_path / "contours_iris_59.geojson"
+    pyogrio.write_dataframe(gpd.GeoDataFrame(pd.concat([IRIS, IRIS.iloc[[2]]]), crs=2154), p, driver="GeoJSON")
+    assert read_iris(p, {"59002"})["code_iris"].tolist() == ["590020000"]
+    assert "590020000" in capsys.readouterr().err
+
+
+def test_truncated_contours_iris_7z_is_refused(tmp_path):
+    import py7zr
+
+    gpkg = tmp_path / "CONTOURS-IRIS.gpkg"
+    pyogrio.write_dataframe(IRIS, gpkg, layer="contours_iris", driver="GPKG")
+    archive = tmp_path / "ign_iris" / "CONTOURS-IRIS.7z"
+    archive.parent.mkdir()
+    with py7zr.SevenZipFile(archive, "w") as z:
+        z.write(gpkg, "CONTOURS-IRIS.gpkg")
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    with pytest.raises(FormatError) as e:
+        read_iris([archive], {"59001"})
+    assert "archive incomplète, téléchargez-la à nouveau" in str(e.value) and str(archive) in str(e.value)
+    assert not (archive.parent / "CONTOURS-IRIS.gpkg").exists()

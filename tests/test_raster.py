@@ -155,3 +155,41 @@ def test_demo_grid_matches_iris_populations():
     assert (g["ind_0_3"] + g["ind_80p"] <= g["ind"] + 1e-9).all()
     cells_total = (6000 / 200) * (3000 / 200)
     assert len(g) < cells_total   # fields and woods: not every square is inhabited
+
+
+# ---------------------------------------------------------------------------------------------------
+# Rasters as users really provide them
+# ---------------------------------------------------------------------------------------------------
+from observatoire.errors import GeometryError, ValueCheckError  # noqa: E402
+from observatoire.spatial.raster import check_raster  # noqa: E402
+
+
+def test_raster_without_crs_is_refused(tmp_path):
+    p = write_raster(tmp_path / "pop.tif", [[0, 400, 0, 0], [0, 0, 0, 200]], crs=None)
+    with pytest.raises(GeometryError) as e:
+        zonal_sums(gpd.GeoSeries([b(0, 0, 400, 400)], crs=2154), p)
+    assert "-a_srs EPSG:2154" in str(e.value) and str(p) in str(e.value)
+
+
+def test_negative_cell_under_a_polygon_is_refused(tmp_path):
+    p = write_raster(tmp_path / "pop.tif", [[0, -400, 0, 0], [0, 0, 0, 200]])
+    with pytest.raises(ValueCheckError, match="négative"):
+        zonal_sums(gpd.GeoSeries([b(0, 0, 400, 400)], crs=2154), p)
+    # a polygon reading only non-negative cells is summed as before: 200 in the bottom-right cell
+    assert zonal_sums(gpd.GeoSeries([b(600, 0, 800, 200)], crs=2154), p).tolist() == pytest.approx([200.0])
+
+
+def test_check_raster_over_the_territory(corner_raster, tmp_path):
+    check_raster(corner_raster, (X0, Y0, X0 + 800, Y0 + 400))     # 600 people over the territory: accepted
+    with pytest.raises(GeometryError, match="ne recouvre pas"):
+        check_raster(corner_raster, (X0 + 50_000, Y0, X0 + 51_000, Y0 + 400))
+    empty = write_raster(tmp_path / "vide.tif", [[0, 0], [0, 0]])
+    with pytest.raises(ValueCheckError, match="aucune population"):
+        check_raster(empty, (X0, Y0, X0 + 400, Y0 + 400))
+
+
+def test_grid_without_crs_is_refused(tmp_path):
+    grid = gpd.GeoDataFrame({"ind": [10.0]}, geometry=[b(0, 0, 200, 200)])
+    with pytest.raises(GeometryError, match="système de coordonnées"):
+        grid_to_raster(grid, "ind", tmp_path / "g.tif")
+    assert not (tmp_path / "g.tif").exists()

@@ -85,3 +85,116 @@ def test_ogrinfo_lists_attribute_tables(tmp_path):
     out = subprocess.run(["ogrinfo", "-so", str(p)], capture_output=True, text=True, check=True).stdout
     assert "communes (Polygon)" in out or "communes (Multi Polygon)" in out
     assert "qpv_communes (None)" in out
+
+
+# ---------------------------------------------------------------------------------------------------
+# The system as it is: atomic writes, transactions, errors in French, temporaries of killed runs
+# ---------------------------------------------------------------------------------------------------
+import errno
+import os
+
+from observatoire.errors import OutputError
+from observatoire.store import (atomic_path, ecriture_groupee, output_error, remove_stale_temporaries,
+                                write_text_atomic)
+
+
+def _dead_pid() -> int:
+    pid = 4_000_000
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        pid += 1
+
+
+def test_temporaries_of_killed_writers_are_removed(tmp_path):
+    dead = _dead_pid()
+    stale = [tmp_path / f".indicateurs.csv.{dead}.ab12.tmp", tmp_path / f".observatoire.gpkg.{dead}.x.tmp.gpkg-journal"]
+    alive = tmp_path / f".indicateurs.csv.{os.getpid()}.cd34.tmp"   # a write in progress (this process)
+    other = tmp_path / "notes.tmp"                                    # not ours: never touched
+    for f in stale + [alive, other]:
+        f.write_text("x")
+    assert sorted(remove_stale_temporaries(tmp_path)) == sorted(stale)
+    assert alive.exists() and other.exists()
+    # the next atomic write of a target cleans that target's leftovers itself
+    left = tmp_path / f".portrait.html.{dead}.zz.tmp"
+    left.write_text("<html")
+    write_text_atomic(tmp_path / "portrait.html", "<html></html>")
+    assert not left.exists() and (tmp_path / "portrait.html").read_text() == "<html></html>"
+
+
+def test_group_replaces_every_target_only_at_the_end(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("ancien a")
+    with ecriture_groupee():
+        write_text_atomic(a, "nouveau a")
+        write_text_atomic(b, "nouveau b")
+        assert a.read_text() == "ancien a" and not b.exists()   # nothing visible before the end
+        with ecriture_groupee():                                  # a nested group joins the outer one
+            write_text_atomic(tmp_path / "c.csv", "c")
+        assert not (tmp_path / "c.csv").exists()
+    assert (a.read_text(), b.read_text(), (tmp_path / "c.csv").read_text()) == ("nouveau a", "nouveau b", "c")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv", "c.csv"]
+
+
+def test_group_failing_inside_changes_nothing(tmp_path):
+    a = tmp_path / "a.csv"
+    a.write_text("ancien a")
+    with pytest.raises(ValueError):
+        with ecriture_groupee():
+            write_text_atomic(a, "nouveau a")
+            raise ValueError("calcul interrompu")
+    assert a.read_text() == "ancien a" and [p.name for p in tmp_path.iterdir()] == ["a.csv"]
+
+
+def test_error_inside_an_atomic_write_keeps_the_previous_file(tmp_path):
+    p = tmp_path / "indicateurs.csv"
+    p.write_text("ancien")
+    with pytest.raises(OutputError) as e:
+        with atomic_path(p) as tmp:
+            tmp.write_text("moitié")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert p.read_text() == "ancien" and [x.name for x in tmp_path.iterdir()] == ["indicateurs.csv"]
+    assert "disque plein" in str(e.value) and str(tmp_path) in str(e.value)
+    assert e.value.code == 4
+
+
+@pytest.mark.parametrize("err,raison,fix", [
+    (OSError(errno.ENOSPC, "No space left on device"), "disque plein", "libérez de la place"),
+    (OSError(errno.EDQUOT, "Disk quota exceeded"), "quota de disque dépassé", "libérez de la place"),
+    (OSError(errno.EROFS, "Read-only file system"), "lecture seule", "où vous pouvez écrire"),
+    (PermissionError(errno.EACCES, "Permission denied"), "permission refusée", "fermez le fichier"),
+    (OSError(errno.EBUSY, "Device or resource busy"), "verrouillé", "fermez le fichier"),
+    (OSError(errno.EEXIST, "File exists"), "un fichier porte le nom d'un dossier", "renommez ou supprimez"),
+])
+def test_output_error_names_the_folder_the_cause_and_the_fix(tmp_path, err, raison, fix):
+    e = output_error(tmp_path / "maps" / "index.html", err)
+    text = str(e)
+    assert text.startswith(f"Fichier : {tmp_path / 'maps' / 'index.html'}")
+    assert f"dans le dossier {tmp_path / 'maps'} : " in text and raison in text.split("Correction")[0]
+    assert "Le fichier index.html n'a pas été modifié" in text
+    assert fix in text.split("Correction : ")[1]
+
+
+def test_windows_sharing_violation_reads_as_a_locked_file(tmp_path):
+    err = PermissionError(None, "Le processus ne peut pas accéder au fichier")
+    err.winerror = 32
+    err.errno = None
+    assert "verrouillé" in str(output_error(tmp_path / "indicateurs.xlsx", err))
+
+
+def test_gdal_commit_failure_reads_as_a_full_disk(tmp_path, monkeypatch):
+    import pyogrio
+
+    p = tmp_path / "o.gpkg"
+    write_gpkg({"communes": COMMUNES}, p)
+    before = p.read_bytes()
+
+    def fail(*a, **k):
+        raise pyogrio.errors.DataSourceError("sqlite3_exec(COMMIT) failed: database or disk is full")
+    monkeypatch.setattr(pyogrio, "write_dataframe", fail)
+    with pytest.raises(OutputError) as e:
+        write_gpkg({"communes": COMMUNES}, p)
+    assert "disque plein" in str(e.value)
+    assert p.read_bytes() == before and [x.name for x in tmp_path.iterdir()] == ["o.gpkg"]

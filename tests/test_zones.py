@@ -78,3 +78,37 @@ def test_shapefile_without_prj(iris, tmp_path):
     f.with_suffix(".prj").unlink()
     with pytest.raises(ObservatoireError, match="système de coordonnées"):
         load_zones((Zone("S", "S", fichier=f),), iris)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Zones as users really declare them
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("code", ["../../escaped", "a/b", "", "zone avec espaces", "x" * 65])
+def test_zone_code_that_could_not_be_a_file_name_is_refused(iris, code):
+    with pytest.raises(ObservatoireError) as e:
+        load_zones((Zone(code, "Z", iris=("593830101",)),), iris)
+    assert "[[zones]] code" in str(e.value) and "observatoire.toml" in str(e.value)
+
+
+def test_zone_code_declared_twice_is_refused(iris):
+    with pytest.raises(ObservatoireError, match="plusieurs fois"):
+        load_zones((Zone("V", "A", iris=("593830101",)), Zone("V", "B", iris=("596060101",))), iris)
+
+
+def test_zone_file_in_degrees_declared_lambert93_is_refused(iris, tmp_path):
+    poly = gpd.GeoDataFrame({"n": [1]}, geometry=[b(0, 0, 100, 100)], crs=2154).to_crs(4326)
+    f = tmp_path / "z.gpkg"
+    poly.set_crs(2154, allow_override=True).to_file(f, driver="GPKG")   # degrees labelled as metres
+    with pytest.raises(ObservatoireError) as e:
+        load_zones((Zone("Z", "Z", fichier=f),), iris)
+    assert "degrés" in str(e.value) and str(f) in str(e.value)
+
+
+def test_zone_file_features_without_geometry_are_noted(iris, tmp_path, capsys):
+    parts = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[b(0, 0, 100, 100), None], crs=2154)
+    f = tmp_path / "z.gpkg"
+    parts.to_file(f, driver="GPKG")
+    z = load_zones((Zone("Z", "Z", fichier=f),), iris)
+    assert z.iloc[0].geometry.area == pytest.approx(10_000)
+    err = capsys.readouterr().err
+    assert "Note" in err and "entité n° 2" in err

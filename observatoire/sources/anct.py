@@ -12,7 +12,6 @@ rule documented in ``qpv2015_cavm_list.csv`` as an inference only. No source is 
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,8 +21,11 @@ import pyogrio
 import shapely
 from pyproj import CRS, Transformer
 
-from ..errors import FormatError
+from .. import validation
+from ..errors import FormatError, GeometryError
+from ..validation import check_codes, check_crs_domain, dedupe_features, note
 from .base import Source
+from .tabular import REFETCH, open_zip
 
 L93 = 2154
 QPV2024_MEMBER = "QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson"
@@ -78,15 +80,12 @@ def split_list(value) -> list[str]:
 def find_member(zip_path: str | Path, name: str, ext: str | None = None) -> str:
     """Path inside ``zip_path`` of the member called ``name`` (any folder, case-insensitive).
 
-    Falls back to the single member with extension ``ext`` when ``name`` is absent.
+    Falls back to the single member with extension ``ext`` when ``name`` is absent. A truncated or
+    damaged archive is refused first (« archive incomplète, téléchargez-la à nouveau »).
     """
     p = Path(zip_path)
-    try:
-        with zipfile.ZipFile(p) as z:
-            names = [n for n in z.namelist() if not n.startswith("__MACOSX")]
-    except zipfile.BadZipFile as e:
-        raise FormatError("Le fichier n'est pas une archive zip valide (not a valid zip).", fichier=str(p),
-                          correction="supprimez-le et relancez observatoire fetch") from e
+    with open_zip(p) as z:
+        names = [n for n in z.namelist() if not n.startswith("__MACOSX")]
     for n in names:
         if n.rsplit("/", 1)[-1].lower() == name.lower():
             return n
@@ -114,6 +113,45 @@ def _bbox_in(crs, bbox_l93):
     return (xmin, ymin, xmax, ymax)
 
 
+#: A bbox holding every coordinate: features outside it have no geometry (null or empty).
+_WORLD = (-1e15, -1e15, 1e15, 1e15)
+
+
+def _ogr(call, path, quoi: str, src: str, **kw):
+    """``call(src, **kw)`` (a pyogrio reader) on an ANCT file; GDAL's errors become a FormatError
+    naming the file."""
+    try:
+        return call(src, **kw)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
+            pyogrio.errors.GeometryError, pyogrio.errors.CRSError) as e:
+        raise FormatError(f"Impossible de lire {quoi} : {e}.", fichier=str(path),
+                          correction=f"{REFETCH} ; s'il s'agit d'un fichier modifié, vérifiez-le dans un SIG") from e
+
+
+def _without_geometry(src: str, path, code_col: str, columns: list[str], quoi: str) -> pd.DataFrame:
+    """Attributes of the features that have no geometry (null or empty), whatever their place."""
+    everything = _ogr(pyogrio.read_dataframe, path, quoi, src, columns=columns,
+                      read_geometry=False, fid_as_index=True)
+    located = _ogr(pyogrio.read_dataframe, path, quoi, src, columns=[code_col],
+                   read_geometry=False, fid_as_index=True, bbox=_WORLD)
+    return everything.loc[~everything.index.isin(located.index)]
+
+
+def _refuse_or_note_missing(nogeom: pd.DataFrame, ours: np.ndarray, code_col: str, path, quoi: str) -> None:
+    """Features without geometry: refused when they may belong to the territory, noted otherwise."""
+    if ours.any():
+        codes = nogeom.loc[ours, code_col].astype(str).tolist()
+        raise GeometryError(f"{quoi} : géométrie absente (null) ou vide pour {len(codes)} quartier(s) du territoire : "
+                            f"{', '.join(codes[:8])}. Ces quartiers disparaîtraient des cartes et des portraits "
+                            "(null geometry).", fichier=str(path),
+                            correction="utilisez le fichier officiel de l'ANCT non modifié (observatoire fetch --force), "
+                                       "ou redessinez le périmètre de ces quartiers dans un SIG")
+    if len(nogeom):
+        codes = nogeom[code_col].astype(str).tolist()
+        note(f"{quoi} : {len(codes)} quartier(s) hors du territoire sans géométrie dans {Path(str(path)).name}, "
+             f"ignoré(s) : {', '.join(codes[:6])}{' …' if len(codes) > 6 else ''}.")
+
+
 def read_qpv2024(path: str | Path, communes: set[str], bbox=None) -> gpd.GeoDataFrame:
     """Read the official QPV 2024 file and keep the quartiers touching the territory.
 
@@ -129,40 +167,80 @@ def read_qpv2024(path: str | Path, communes: set[str], bbox=None) -> gpd.GeoData
     -------
     GeoDataFrame EPSG:2154 with ``code_qp, lib_qp, insee_com, lib_com, siren_epci`` (official strings),
     ``communes`` (the codes, ", "-joined) and ``surface_ha``, sorted by ``code_qp``.
+
+    Raises
+    ------
+    FormatError : truncated archive, missing columns, a quartier of the territory without geometry or
+        lying outside the territory's extent (wrong coordinates), coordinates outside the domain of the
+        declared coordinate system, a code that is not an official QPV 2024 code, a code twice with
+        different perimeters.
     """
+    quoi = "Périmètres QPV 2024"
     src = _vsi(path, QPV2024_MEMBER, ".geojson")
-    try:
-        info = pyogrio.read_info(src)
-        gdf = pyogrio.read_dataframe(src, bbox=_bbox_in(info.get("crs") or "OGC:CRS84", bbox))
-    except pyogrio.errors.DataSourceError as e:
-        raise FormatError(f"Impossible de lire les périmètres QPV 2024 : {e}.", fichier=str(path),
-                          correction="supprimez le fichier et relancez observatoire fetch") from e
-    if gdf.empty and not info.get("features"):
+    info = _ogr(pyogrio.read_info, path, quoi, src, force_total_bounds=True)
+    crs = info.get("crs") or "OGC:CRS84"
+    if not info.get("features"):
         # an empty national file: no quartier here (a territory may have none), whatever its columns
         return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in QPV2024_COLUMNS + ["communes"]}
                                 | {"surface_ha": pd.Series(dtype=float)}, geometry=[], crs=L93)
-    missing = [c for c in QPV2024_COLUMNS if c not in gdf.columns]
+    fields = [str(f) for f in info["fields"]]
+    missing = [c for c in QPV2024_COLUMNS if c not in fields]
     if missing:
         raise FormatError(f"Colonnes absentes du fichier QPV 2024 : {', '.join(missing)} (trouvé : "
-                          f"{', '.join(map(str, gdf.columns))}).", fichier=str(path),
+                          f"{', '.join(fields)}).", fichier=str(path),
                           correction="utilisez le fichier des périmètres QPV 2024 publié par l'ANCT sur "
                                      "data.gouv.fr (attributs code_qp, lib_qp, insee_com, lib_com, siren_epci)")
+    check_crs_domain(info.get("total_bounds"), crs, str(path), quoi)
+    codes = set(communes)
+
+    def ours(values) -> np.ndarray:
+        return np.array([bool(codes.intersection(split_list(v))) for v in values], dtype=bool)
+
+    nogeom = _without_geometry(src, path, "code_qp", ["code_qp", "insee_com"], quoi)
+    _refuse_or_note_missing(nogeom, ours(nogeom["insee_com"]), "code_qp", path, quoi)
+    gdf = _ogr(pyogrio.read_dataframe, path, quoi, src, bbox=_bbox_in(crs, bbox))
     if gdf.crs is None:
         gdf = gdf.set_crs("OGC:CRS84")
-    gdf = repair_geometries(gdf, str(path), "code_qp")
-    codes = set(communes)
-    keep = gdf["insee_com"].map(lambda v: bool(codes.intersection(split_list(v))))
-    out = gdf.loc[keep, QPV2024_COLUMNS + ["geometry"]].copy()
+    out = gdf.loc[ours(gdf["insee_com"]), QPV2024_COLUMNS + ["geometry"]].copy()
+    if bbox is not None:  # a quartier of the territory beyond the territory's extent: wrong coordinates
+        attrs = _ogr(pyogrio.read_dataframe, path, quoi, src, columns=["code_qp", "insee_com"],
+                     read_geometry=False)
+        expected = set(attrs.loc[ours(attrs["insee_com"]), "code_qp"].astype(str)) - set(nogeom["code_qp"].astype(str))
+        lost = sorted(expected - set(out["code_qp"].astype(str)))
+        if lost:
+            raise GeometryError(f"{quoi} : {len(lost)} quartier(s) des communes du territoire ont un périmètre hors de "
+                                f"l'étendue du territoire : {', '.join(lost[:8])} (coordonnées fausses, ou longitude et "
+                                "latitude inversées ?).", fichier=str(path),
+                                correction="utilisez le fichier officiel de l'ANCT non modifié (observatoire fetch "
+                                           "--force), ou corrigez les coordonnées de ces périmètres dans un SIG")
     for c in QPV2024_COLUMNS:
         out[c] = out[c].astype(str)
+    check_codes(out["code_qp"], "qpv2024", str(path), quoi=quoi)
+    out = dedupe_features(out, "code_qp", str(path), quoi)
+    out = repair_geometries(gpd.GeoDataFrame(out, geometry="geometry", crs=gdf.crs), str(path), "code_qp", quoi)
+    repaired = out.attrs.get("reparations", [])
     out["communes"] = out["insee_com"].map(lambda v: SEP.join(split_list(v)))
     out = out.to_crs(L93)
     out["surface_ha"] = out.geometry.area / 10_000
     out = out.sort_values("code_qp").reset_index(drop=True)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=L93)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=L93)
+    out.attrs["reparations"] = repaired
+    return out
 
 
 _UPPER2015 = {"CODE_QP": "code_qp", "NOM_QP": "nom_qp", "COMMUNE_QP": "commune_qp"}
+
+
+def _departement_of_qp(code: str) -> str:
+    """``QP059030`` → ``59``; ``QP02A001`` → ``2A``; ``QP971001`` → ``971``."""
+    d = str(code)[2:5]
+    return d if d.startswith("97") else d[1:]
+
+
+def _departements_of(communes: set[str] | None) -> set[str] | None:
+    if communes is None:
+        return None
+    return {c[:3] if c.startswith("97") else c[:2] for c in communes}
 
 
 def read_qpv2015(path: str | Path, communes: set[str] | None, territory_geom,
@@ -173,42 +251,50 @@ def read_qpv2015(path: str | Path, communes: set[str] | None, territory_geom,
     selected spatially: kept when at least ``min_part`` of their area lies inside ``territory_geom``
     (Lambert-93 outline of the territory; ``None``: the whole national file). The 5 % default ignores
     slivers created by generalised commune outlines along the border. Invalid perimeters are repaired
-    and noted (:func:`repair_geometries`; codes in ``attrs["reparations"]``). ``communes`` is accepted for symmetry with
-    :func:`read_qpv2024` and is not used for the selection.
+    and noted (:func:`repair_geometries`; codes in ``attrs["reparations"]``). ``communes`` gives the
+    territory's départements: a quartier without geometry whose code names one of them (``QP059…``)
+    is refused (it could be one of the territory's and would vanish); elsewhere it is only noted.
 
     Returns
     -------
     GeoDataFrame EPSG:2154 with ``code_qp, nom_qp, commune_qp, surface_ha``, sorted by ``code_qp``.
     """
-    del communes  # spatial selection only (see docstring)
+    quoi = "Périmètres QPV 2015"
     p = Path(path)
     src = str(p)
     if p.suffix.lower() == ".zip":
         try:
             member = find_member(p, f"{QPV2015_LAYER}.shp")
         except FormatError:
-            with zipfile.ZipFile(p) as z:
+            with open_zip(p) as z:
                 shps = [n for n in z.namelist() if n.lower().endswith(".shp")
                         and re.search(r"qp", n.rsplit("/", 1)[-1], re.I)]
             if not shps:
                 raise
             member = sorted(shps, key=lambda n: ("WGS84" not in n.upper(), n))[0]
         src = f"/vsizip/{p.resolve()}/{member}"
-    info = pyogrio.read_info(src)
-    bounds = shapely.bounds(territory_geom).tolist() if territory_geom is not None else None
-    gdf = pyogrio.read_dataframe(src, bbox=_bbox_in(info.get("crs"), bounds))
-    gdf = gdf.rename(columns={c: _UPPER2015.get(c.upper(), c) for c in gdf.columns if c != "geometry"})
-    missing = [c for c in ("code_qp", "nom_qp") if c not in gdf.columns]
+    info = _ogr(pyogrio.read_info, path, quoi, src, force_total_bounds=True)
+    fields = [str(f) for f in info["fields"]]
+    code_field = next((f for f in fields if f.upper() == "CODE_QP"), None)
+    missing = [c for c in ("CODE_QP", "NOM_QP") if c not in [f.upper() for f in fields]]
     if missing:
         raise FormatError(f"Colonnes absentes du fichier QPV 2015 : {', '.join(missing)} "
-                          f"(trouvé : {', '.join(map(str, gdf.columns))}).", fichier=str(path),
+                          f"(trouvé : {', '.join(fields)}).", fichier=str(path),
                           correction="vérifiez qu'il s'agit du shapefile ANCT des QP 2015 (CODE_QP, NOM_QP)")
+    if info.get("crs") is None:
+        raise GeometryError("Le shapefile QPV 2015 n'a pas de projection (.prj absent).", fichier=str(path),
+                            correction="vérifiez l'archive officielle (le .prj doit accompagner le .shp)")
+    check_crs_domain(info.get("total_bounds"), info["crs"], str(path), quoi)
+    deps = _departements_of(communes)
+    nogeom = _without_geometry(src, path, code_field, [code_field], quoi)
+    mine = np.array([deps is None or _departement_of_qp(c) in deps for c in nogeom[code_field].astype(str)], dtype=bool)
+    _refuse_or_note_missing(nogeom, mine, code_field, path, quoi)
+    bounds = shapely.bounds(territory_geom).tolist() if territory_geom is not None else None
+    gdf = _ogr(pyogrio.read_dataframe, path, quoi, src, bbox=_bbox_in(info["crs"], bounds))
+    gdf = gdf.rename(columns={c: _UPPER2015.get(c.upper(), c) for c in gdf.columns if c != "geometry"})
     if "commune_qp" not in gdf.columns:
         gdf["commune_qp"] = ""
-    if gdf.crs is None:
-        raise FormatError("Le shapefile QPV 2015 n'a pas de projection (.prj absent).", fichier=str(path),
-                          correction="vérifiez l'archive officielle (le .prj doit accompagner le .shp)")
-    gdf = repair_geometries(gdf, str(path), "code_qp")
+    gdf = repair_geometries(gdf, str(path), "code_qp", quoi, annoncer=False)
     repaired = gdf.attrs.get("reparations", [])
     gdf = gdf.to_crs(L93)
     area = gdf.geometry.area
@@ -220,53 +306,29 @@ def read_qpv2015(path: str | Path, communes: set[str] | None, territory_geom,
     out = gdf.loc[keep, ["code_qp", "nom_qp", "commune_qp", "geometry"]].copy()
     for c in ("code_qp", "nom_qp", "commune_qp"):
         out[c] = out[c].fillna("").astype(str)
+    check_codes(out["code_qp"], "qpv2015", str(path), quoi=quoi)
+    out = dedupe_features(out, "code_qp", str(path), quoi)
     out["surface_ha"] = out.geometry.area / 10_000
     out = out.sort_values("code_qp").reset_index(drop=True)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=L93)
-    out.attrs["reparations"] = [c for c in repaired if c in set(out["code_qp"])]
+    kept = [c for c in repaired if c in set(out["code_qp"])]
+    if kept:
+        note(f"{quoi} : {len(kept)} périmètre(s) invalide(s) réparé(s) (auto-intersections, make_valid, parties "
+             f"polygonales gardées) dans {p.name} : {', '.join(kept[:6])}{' …' if len(kept) > 6 else ''}.")
+    out.attrs["reparations"] = kept
     return out
 
 
-def repair_geometries(gdf: gpd.GeoDataFrame, fichier: str, code_col: str) -> gpd.GeoDataFrame:
-    """Invalid polygons repaired as published files need (``make_valid``, keeping the polygonal parts),
-    null or empty geometries refused, each repair noted.
+def repair_geometries(gdf: gpd.GeoDataFrame, fichier: str, code_col: str, quoi: str = "périmètres",
+                      annoncer: bool = True) -> gpd.GeoDataFrame:
+    """Invalid polygons repaired (``make_valid``, keeping the polygonal parts), null or empty
+    geometries refused, each repair noted: :func:`observatoire.validation.repair_geometries`.
 
     The real national QPV 2015 file publishes 34 invalid geometries (self-intersections), QP059030 of
-    Valenciennes among them. The codes repaired are in ``gdf.attrs["reparations"]`` and announced on
-    the terminal; a null or empty geometry raises :class:`FormatError` naming the codes.
+    Valenciennes among them. The codes repaired are in ``gdf.attrs["reparations"]``; with
+    ``annoncer=False`` the caller announces the ones it keeps.
     """
-    from ..progress import info
-
-    geoms = gdf.geometry.values
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if empty.any():
-        codes = ", ".join(gdf.loc[empty, code_col].astype(str).head(8))
-        raise FormatError(f"Géométrie absente ou vide pour {int(empty.sum())} quartier(s) : {codes}. Ces quartiers "
-                          "disparaîtraient des cartes et des portraits.", fichier=fichier,
-                          correction="utilisez le fichier officiel de l'ANCT non modifié, ou corrigez le périmètre "
-                                     "de ces quartiers dans un SIG")
-    invalid = ~shapely.is_valid(geoms)
-    repaired: list[str] = []
-    if invalid.any():
-        fixed = shapely.make_valid(geoms[invalid])
-        polys = np.array([_polygonal(g) for g in fixed], dtype=object)
-        gdf = gdf.copy()
-        gdf.loc[invalid, gdf.geometry.name] = polys
-        repaired = gdf.loc[invalid, code_col].astype(str).tolist()
-        info(f"  {len(repaired)} périmètre(s) invalide(s) réparé(s) dans {Path(fichier).name} "
-             f"({', '.join(repaired[:6])}{' …' if len(repaired) > 6 else ''})")
-    gdf.attrs["reparations"] = repaired
-    return gdf
-
-
-def _polygonal(g):
-    """The polygonal part of a repaired geometry (lines and points of a GeometryCollection dropped)."""
-    if g is None:
-        return g
-    if g.geom_type in ("Polygon", "MultiPolygon"):
-        return g
-    parts = [p for p in getattr(g, "geoms", []) if p.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(parts) if parts else shapely.Polygon()
+    return validation.repair_geometries(gdf, fichier, code_col, quoi, annoncer=annoncer)
 
 
 def quartier_codes(path: str | Path, geographie: int) -> list[str]:

@@ -27,6 +27,7 @@ import pyogrio
 import shapely
 
 from ..errors import FormatError
+from ..validation import check_codes, check_crs_domain, dedupe_features, missing_geometries, repair_geometries
 from .base import Source
 
 L93 = 2154
@@ -112,19 +113,34 @@ def _sql_in(col: str, values) -> str:
     return f"{col} IN ({vals})"
 
 
-def _to_l93(gdf: gpd.GeoDataFrame, path) -> gpd.GeoDataFrame:
+def _to_l93(gdf: gpd.GeoDataFrame, path, what: str, code_col: str | None) -> gpd.GeoDataFrame:
+    """Checked and reprojected features: a coordinate system declared (GeoJSON without ``crs`` member is
+    WGS84 by its standard), no null or empty geometry (refused by code), coordinates inside the
+    domain of the declared system, invalid polygons repaired with a note, then EPSG:2154."""
     if gdf.crs is None:
-        gdf = gdf.set_crs("OGC:CRS84")
+        check_crs_domain(None, None, str(path), what)
+    gdf = missing_geometries(gdf, code_col, str(path), what)
     if gdf.crs.to_epsg() == 4326 and len(gdf):
         # a WFS EPSG:4326 answer may be in lat/lon order: in France latitude (41–51) > longitude (−5–10)
         x0, y0, x1, y1 = gdf.total_bounds
-        if x0 > 35 and y1 < 15:
+        if x0 > 35 and y1 < 15 and x1 <= 90:
             gdf = gdf.set_geometry(shapely.transform(gdf.geometry.values, lambda c: c[:, ::-1]), crs=gdf.crs)
+    if len(gdf):
+        check_crs_domain(gdf.total_bounds, gdf.crs, str(path), what)
+        gdf = repair_geometries(gdf, str(path), code_col, what)
     return gdf.to_crs(L93)
 
 
+def id_column(gdf, col: str, unique_by_filter: bool) -> str | None:
+    """The column identifying a feature: the IRIS code when present, else the filter column when it is
+    unique per feature (communes, départements), else ``None`` (IRIS whose code is built later)."""
+    found = next((c for c in ("code_iris", "CODE_IRIS") if c in gdf.columns), None)
+    return found or (col if unique_by_filter else None)
+
+
 def _read_filtered(paths, code_column_candidates: tuple[str, ...], codes: set[str], what: str,
-                   layer: str | None = None, preferred_layer: str | None = None) -> gpd.GeoDataFrame:
+                   layer: str | None = None, preferred_layer: str | None = None,
+                   unique_by_filter: bool = True) -> gpd.GeoDataFrame:
     """Read each file, keeping features whose code column is in ``codes`` (SQL pre-filter when possible)."""
     frames = []
     for p in [Path(x) for x in ([paths] if isinstance(paths, (str, Path)) else paths)]:
@@ -134,9 +150,10 @@ def _read_filtered(paths, code_column_candidates: tuple[str, ...], codes: set[st
             lyr = preferred_layer if preferred_layer in names else None
         try:
             info = pyogrio.read_info(p, layer=lyr)
-        except pyogrio.errors.DataSourceError as e:
-            raise FormatError(f"Impossible de lire {what} : {e}.", fichier=str(p),
-                              correction="supprimez le fichier et relancez observatoire fetch") from e
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as e:
+            raise FormatError(f"Impossible de lire {what} : {e} (fichier incomplet, abîmé ou d'un autre format).",
+                              fichier=str(p), correction="supprimez le fichier et relancez « observatoire fetch "
+                              "--force » (ou recopiez-le depuis le miroir)") from e
         if p.suffix.lower() in (".geojson", ".json") and info.get("features") == WFS_MAX:
             raise FormatError(f"{what} : la réponse WFS contient exactement {WFS_MAX} objets, elle est sans doute "
                               "tronquée (WFS answer probably truncated).", fichier=str(p),
@@ -150,10 +167,18 @@ def _read_filtered(paths, code_column_candidates: tuple[str, ...], codes: set[st
                               correction="utilisez le fichier officiel de l'IGN (ADMIN EXPRESS COG ou CONTOURS-IRIS), "
                                          "dont les attributs portent le code Insee")
         where = _sql_in(col, codes) if codes and len(codes) <= 2000 else None
-        gdf = pyogrio.read_dataframe(p, layer=lyr, where=where)
+        try:
+            gdf = pyogrio.read_dataframe(p, layer=lyr, where=where)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.GeometryError) as e:
+            raise FormatError(f"Impossible de lire {what} : {e}.", fichier=str(p),
+                              correction="supprimez le fichier et relancez « observatoire fetch --force »") from e
         gdf[col] = gdf[col].astype(str)
         gdf = gdf[gdf[col].isin(codes)] if codes else gdf
-        frames.append(_to_l93(gdf, p))
+        label = what[0].upper() + what[1:]
+        ident = id_column(gdf, col, unique_by_filter)
+        if ident is not None:
+            gdf = dedupe_features(gdf, ident, str(p), label)
+        frames.append(_to_l93(gdf, p, label, ident or col))
     if not frames:
         return gpd.GeoDataFrame(geometry=[], crs=L93)
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=L93)
@@ -208,17 +233,25 @@ def _iris_gpkg(path: Path) -> Path:
         return path
     import py7zr
 
-    with py7zr.SevenZipFile(path) as z:
-        members = [n for n in z.getnames() if n.lower().endswith(".gpkg")]
-    if not members:
-        raise FormatError("L'archive CONTOURS-IRIS ne contient pas de GeoPackage (.gpkg).", fichier=str(path),
-                          correction="téléchargez l'édition GPKG de CONTOURS-IRIS")
-    target = path.with_name(Path(members[0]).name)
-    if not target.exists():
-        with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-            with py7zr.SevenZipFile(path) as z:
-                z.extract(path=tmp, targets=[members[0]])
-            (Path(tmp) / members[0]).replace(target)
+    try:
+        with py7zr.SevenZipFile(path) as z:
+            members = [n for n in z.getnames() if n.lower().endswith(".gpkg")]
+        if not members:
+            raise FormatError("L'archive CONTOURS-IRIS ne contient pas de GeoPackage (.gpkg).", fichier=str(path),
+                              correction="téléchargez l'édition GPKG de CONTOURS-IRIS")
+        target = path.with_name(Path(members[0]).name)
+        if not target.exists():
+            with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+                with py7zr.SevenZipFile(path) as z:
+                    z.extract(path=tmp, targets=[members[0]])
+                (Path(tmp) / members[0]).replace(target)
+    except FormatError:
+        raise
+    except (py7zr.exceptions.ArchiveError, EOFError, OSError, ValueError, KeyError) as e:
+        # a 7z cut by an interrupted download: unreadable headers, CRC error, truncated stream
+        raise FormatError(f"Archive 7z CONTOURS-IRIS incomplète ou abîmée ({type(e).__name__} : {e}).",
+                          fichier=str(path), correction="archive incomplète, téléchargez-la à nouveau (supprimez-la "
+                          "puis relancez « observatoire fetch --force »)") from e
     return target
 
 
@@ -249,7 +282,8 @@ def read_iris(paths, codes: set[str]) -> gpd.GeoDataFrame:
             p = _iris_gpkg(p)
             layers = [n for n, _ in pyogrio.list_layers(p)]
             layer = next((n for n in layers if "iris" in n.lower()), layers[0])
-        frames.append(_read_filtered([p], ("code_insee", "INSEE_COM"), set(codes), "les contours IRIS", layer))
+        frames.append(_read_filtered([p], ("code_insee", "INSEE_COM"), set(codes), "les contours IRIS", layer,
+                                     unique_by_filter=False))
     gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=L93) if frames \
         else gpd.GeoDataFrame(geometry=[], crs=L93)
     gdf = _rename(gdf, IRIS_ATTRS)
@@ -263,5 +297,8 @@ def read_iris(paths, codes: set[str]) -> gpd.GeoDataFrame:
                                          "nom_iris, type_iris, nom_commune ou leurs équivalents en majuscules)")
     out = gdf[["code_iris", "code_insee", "nom_iris", "type_iris", "nom_commune", "geometry"]].copy()
     out["code_iris"] = out["code_iris"].astype(str)
+    fichier = ", ".join(map(str, plist))
+    check_codes(out["code_iris"], "iris", fichier, quoi="Contours IRIS")
+    out = dedupe_features(out, "code_iris", fichier, "Contours IRIS")
     out = out.sort_values("code_iris").reset_index(drop=True)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=L93)

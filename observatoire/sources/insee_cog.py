@@ -18,13 +18,15 @@ Communes outside any EPCI carry ``EPCI = "ZZZZZZZZZ"``.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import FormatError
 from .base import Source
-from .tabular import normalise_code, read_table
+from ..validation import CODE_PATTERNS
+from .tabular import dedupe_rows, normalise_code, open_zip, read_table, refuse_bad_codes
 
 SHEET = "Composition_communale"
 HEADER = ("CODGEO", "LIBGEO", "EPCI", "LIBEPCI", "DEP", "REG")
@@ -50,29 +52,48 @@ EPCI_SOURCE = Source(
 
 
 
+def _workbook_member(path: str) -> str | None:
+    """The member of the composition zip to read: its workbook (or CSV export); refused when it has none."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path) and not path.lower().endswith(".zip"):
+        return None
+    with open_zip(path) as z:
+        names = [n for n in z.namelist() if not n.startswith("__MACOSX") and not n.endswith("/")]
+    tables = [n for n in names if n.lower().endswith((".xlsx", ".csv"))]
+    if not tables:
+        raise FormatError(f"L'archive ne contient ni classeur .xlsx ni export .csv de la composition communale des "
+                          f"EPCI (membres : {', '.join(names) or 'aucun'}).", fichier=path,
+                          correction="utilisez l'archive officielle de l'Insee « Intercommunalité - Métropole » "
+                                     "(observatoire fetch --force)")
+    return re.escape(Path(tables[0]).name) + "$" if len(tables) == 1 else None
+
+
 @functools.lru_cache(maxsize=4)
 def _read_cached(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
-    raw = read_table(path, sheet=SHEET, header_keys=("CODGEO",))
+    raw = read_table(path, member=_workbook_member(path), sheet=SHEET, header_keys=("CODGEO",))
     header = [c.strip().upper() for c in raw.frame.columns]
     body = raw.frame.copy()
     body.columns = header
     missing = [c for c in HEADER if c not in header]
     if missing:
         raise FormatError(f"Colonnes absentes de la composition communale des EPCI : {', '.join(missing)} "
-                          f"(trouvé : {', '.join(x for x in header if x)}).", fichier=raw.name,
+                          f"(trouvé : {', '.join(x for x in header if x)}).", fichier=raw.chemin,
                           correction="utilisez le fichier Insee « Intercommunalité - Métropole » (feuille "
                                      "Composition_communale, ou son export CSV)")
     body = body[list(HEADER)].rename(columns=COLUMNS)
-    body = body[body["code_insee"].astype(str).str.strip() != ""]
+    filled = (body["code_insee"].astype(str).str.strip() != "").to_numpy()
+    body, lines = body[filled], raw.lines[filled]
     for c in body.columns:
         body[c] = body[c].astype(str).str.strip()
     body["code_insee"], _ = normalise_code(body["code_insee"], 5)
+    body["siren_epci"], _ = normalise_code(body["siren_epci"], 9)
     body["dep"] = body["dep"].where(body["dep"].str.len() != 1, body["dep"].str.zfill(2))
-    dup = body["code_insee"].duplicated(keep=False)
-    if dup.any():
-        codes = sorted(body.loc[dup, "code_insee"].unique())[:5]
-        raise FormatError(f"Communes présentes plusieurs fois dans la composition des EPCI : {', '.join(codes)}.",
-                          fichier=raw.name, correction="utilisez le fichier officiel de l'Insee, non modifié")
+    refuse_bad_codes(body["code_insee"], CODE_PATTERNS["commune"], lines, raw.chemin,
+                     "Composition communale des EPCI", "un code commune à 5 caractères (59606, 2A004)")
+    refuse_bad_codes(body["siren_epci"], rf"{CODE_PATTERNS['epci']}|{SANS_EPCI}", lines, raw.chemin,
+                     "Composition communale des EPCI", f"un SIREN d'EPCI à 9 chiffres ou {SANS_EPCI}")
+    body, _ = dedupe_rows(body, "code_insee", lines, raw.chemin, "Commune")
     return body.reset_index(drop=True)
 
 
@@ -136,11 +157,16 @@ def read_iris_reference(path: str | Path, communes: set[str] | None = None) -> p
     df.columns = [c.strip().upper() for c in df.columns]
     missing = [c for c in ("CODE_IRIS", "LIB_IRIS", "DEPCOM") if c not in df.columns]
     if missing:
-        raise FormatError(f"Colonnes absentes de la table des IRIS : {', '.join(missing)}.", fichier=raw.name,
+        raise FormatError(f"Colonnes absentes de la table des IRIS : {', '.join(missing)}.", fichier=raw.chemin,
                           correction="utilisez la table d'appartenance géographique des IRIS de l'Insee")
     df = df[[c for c in IRIS_COLUMNS if c in df.columns]].rename(columns=IRIS_COLUMNS)
     df["code_iris"], _ = normalise_code(df["code_iris"], 9)
     df["code_insee"], _ = normalise_code(df["code_insee"], 5)
+    lines = raw.lines
     if communes is not None:
-        df = df[df["code_insee"].isin(set(communes))]
+        keep = df["code_insee"].isin(set(communes)).to_numpy()
+        df, lines = df[keep], lines[keep]
+    refuse_bad_codes(df["code_iris"], CODE_PATTERNS["iris"], lines, raw.chemin, "Table des IRIS",
+                     "un code IRIS à 9 caractères (590140101)")
+    df, _ = dedupe_rows(df, "code_iris", lines, raw.chemin, "IRIS")
     return df.reset_index(drop=True)

@@ -7,11 +7,18 @@ import each other): :data:`READERS` maps a source id, or a prefix ending with ``
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
+
+from ..errors import FormatError, ObservatoireError
+from ..validation import check_table
 from . import insee_filosofi, insee_qpv, insee_rp
 from .table import SourceTable
+from .tabular import REFETCH, unreadable
 
 Reader = Callable[[Path, "set[str] | None", bool], list[SourceTable]]
 
@@ -73,12 +80,56 @@ def is_statistical(source_id: str) -> bool:
     return reader_for(source_id) is not None
 
 
+def _full_path(e: ObservatoireError, path: Path) -> None:
+    """Readers name a file by its name (``archive.zip/member.csv``): the message gets the full path, so
+    that the user finds it (``data/raw/<source>/archive.zip/member.csv``)."""
+    name = getattr(e, "fichier", None)
+    if not name or Path(name).is_absolute() or not str(name).startswith(path.name):
+        return
+    full = str(path.parent / name)
+    e.args = (str(e).replace(f"Fichier : {name}", f"Fichier : {full}", 1),) + tuple(e.args[1:])
+    e.fichier = full
+
+
+#: Low-level errors a damaged or unexpected file can raise inside a reader: turned into a
+#: :class:`FormatError` naming the file (never pandas' ParserError or a bare KeyError for the user).
+_FILE_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, zipfile.BadZipFile, zlib.error, EOFError,
+                UnicodeError)
+_READER_ERRORS = (ValueError, KeyError, IndexError, TypeError)
+
+
 def read_source(source_id: str, path: str | Path, communes: set[str] | None = None,
                 simule: bool = False) -> list[SourceTable]:
     """Read the raw file ``path`` of the statistical source ``source_id`` into its SourceTables,
     flagged ``simule`` as the raw manifest says. IRIS and commune tables are filtered to ``communes``
-    (census commune files are kept whole for the département and France sums)."""
+    (census commune files are kept whole for the département and France sums).
+
+    Every table is checked by :func:`observatoire.validation.check_table` (a territory present twice
+    with identical rows kept once with a note; negative counts, rates outside 0–100 and numerators
+    above their denominators refused).
+
+    Raises
+    ------
+    FormatError : the file is damaged, truncated, unreadable or not in the official format, or holds
+        impossible values; the message names the file, the place and the fix.
+    """
     reader = reader_for(source_id)
     if reader is None:
         raise ValueError(f"source statistique inconnue : {source_id}")
-    return reader(Path(path), communes, simule)
+    path = Path(path)
+    try:
+        tables = reader(path, communes, simule)
+    except ObservatoireError as e:
+        _full_path(e, path)
+        raise
+    except OSError as e:
+        raise unreadable(path, e) from e
+    except _FILE_ERRORS as e:
+        raise FormatError(f"Fichier de la source {source_id} illisible ({type(e).__name__} : {e}).", fichier=str(path),
+                          correction=REFETCH) from e
+    except _READER_ERRORS as e:
+        raise FormatError(f"Le fichier de la source {source_id} n'a pas la forme attendue par son lecteur "
+                          f"({type(e).__name__} : {e}).", fichier=str(path),
+                          correction="vérifiez qu'il s'agit du fichier officiel non modifié (observatoire fetch "
+                                     "--force) ; s'il l'est, signalez-le aux mainteneurs avec ce message") from e
+    return [check_table(t) for t in tables]

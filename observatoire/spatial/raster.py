@@ -42,7 +42,8 @@ from rasterio.features import rasterize
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 
-from ..errors import ObservatoireError
+from ..errors import GeometryError, ObservatoireError, ValueCheckError
+from ..validation import check_crs_domain
 
 #: Target size (CRS units, metres in Lambert-93) of a sub-cell for ``zonal_sums``.
 SUBCELL_M = 50.0
@@ -82,9 +83,16 @@ def grid_to_raster(grid: gpd.GeoDataFrame, column: str, out: Path, res: float = 
         raise ObservatoireError(f"La grille carroyée n'a pas de colonne {column!r}.",
                                 correction="indiquez une colonne de comptage présente (ind, men…)")
     g = grid
-    if g.crs is not None and g.crs.to_epsg() != 2154:
+    if len(g):
+        check_crs_domain(g.total_bounds, g.crs, str(out), "Grille carroyée de population")
+    if g.crs.to_epsg() != 2154:
         g = g.to_crs(2154)
     vals = g[column].astype(float).fillna(0.0).to_numpy()
+    if (vals < 0).any():
+        raise ValueCheckError(f"Grille carroyée : {int((vals < 0).sum())} carreau(x) avec un effectif {column!r} "
+                              f"négatif (minimum {vals.min():.6g}) : une population ne peut pas être négative.",
+                              fichier=str(out), correction="utilisez la grille officielle de l'Insee (Filosofi 200 m) "
+                              "non modifiée")
     geoms = g.geometry.to_numpy()
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     x0 = math.floor(minx / res) * res
@@ -188,6 +196,12 @@ def zonal_sums(geoms, raster_path: Path | str, supersample: int | None = None,
     -------
     ndarray of float64
         One sum per polygon, in input order (0 for empty geometries or outside the raster).
+
+    Raises
+    ------
+    ObservatoireError : missing or unreadable file; :class:`GeometryError` for a raster without
+        coordinate system (refused: its cells could be anywhere); :class:`ValueCheckError` for a
+        negative cell under a polygon.
     """
     raster_path = Path(raster_path)
     if not raster_path.exists():
@@ -199,6 +213,13 @@ def zonal_sums(geoms, raster_path: Path | str, supersample: int | None = None,
         raise ObservatoireError(f"Le fichier n'est pas un raster lisible ({e}).", fichier=str(raster_path),
                                 correction="fournissez un GeoTIFF de population (une bande)") from e
     with src:
+        if src.crs is None:
+            raise GeometryError(
+                "Le raster de population n'indique pas son système de coordonnées (GeoTIFF without CRS) : "
+                "impossible de savoir où tombent ses cellules.", fichier=str(raster_path),
+                correction="réexportez le GeoTIFF avec son système de coordonnées (par exemple gdal_translate "
+                           "-a_srs EPSG:2154 entree.tif sortie.tif si ses coordonnées sont en Lambert-93), ou "
+                           "retirez [estimation] raster de observatoire.toml pour pondérer par la grille Filosofi")
         if isinstance(geoms, gpd.GeoDataFrame):
             geoms = geoms.geometry
         if isinstance(geoms, gpd.GeoSeries):
@@ -236,8 +257,52 @@ def zonal_sums(geoms, raster_path: Path | str, supersample: int | None = None,
             layer, keys = layer[order], keys[order]
             splits = np.flatnonzero(np.diff(keys)) + 1
             for idx in np.split(layer, splits):
-                _tile_sums(src, band, arr, idx, bounds, f, nodata, full, cell_area, out)
+                _tile_sums(src, band, arr, idx, bounds, f, nodata, full, cell_area, out, raster_path)
         return out
+
+
+def check_raster(raster_path: Path | str, bounds_l93, band: int = 1) -> None:
+    """A user population raster checked once before use: a coordinate system, coordinates inside its
+    domain, an extent that meets the territory (``bounds_l93``, Lambert-93), no negative cell over
+    the territory, and some population there.
+
+    Raises
+    ------
+    ObservatoireError : unreadable file; :class:`GeometryError` (no CRS, outside its domain, not over the
+        territory); :class:`ValueCheckError` (negative cells, nothing over the territory).
+    """
+    from pyproj import Transformer
+
+    raster_path = Path(raster_path)
+    zonal_sums(np.array([], dtype=object), raster_path)  # existence, readability, CRS
+    with rasterio.open(raster_path) as src:
+        b = src.bounds
+        check_crs_domain((b.left, b.bottom, b.right, b.top), src.crs, str(raster_path), "Raster de population")
+        t = Transformer.from_crs(2154, src.crs, always_xy=True)
+        x0, y0, x1, y1 = t.transform_bounds(*bounds_l93)
+        win = rasterio.windows.from_bounds(x0, y0, x1, y1, src.transform)
+        try:
+            win = win.intersection(Window(0, 0, src.width, src.height))
+        except rasterio.errors.WindowError:
+            win = None
+        if win is None or win.width < 1 or win.height < 1:
+            raise GeometryError("Le raster de population ne recouvre pas le territoire étudié (raster outside the "
+                                f"territory) : son étendue va de x {b.left:.6g} à {b.right:.6g}, y {b.bottom:.6g} à "
+                                f"{b.top:.6g} dans {src.crs}.", fichier=str(raster_path),
+                                correction="fournissez un raster qui couvre le territoire, ou vérifiez son système de "
+                                           "coordonnées")
+        data = src.read(band, window=win.round_offsets().round_lengths()).astype(np.float64)
+        if src.nodata is not None and not np.isnan(src.nodata):
+            data[data == src.nodata] = np.nan
+        if np.nanmin(data, initial=0.0) < 0:
+            raise ValueCheckError(f"Raster de population : {int(np.sum(data < 0))} cellule(s) négative(s) sur le "
+                                  f"territoire (minimum {np.nanmin(data):.6g}) : une population ne peut pas être négative.",
+                                  fichier=str(raster_path),
+                                  correction="déclarez la valeur « sans donnée » du GeoTIFF (nodata) ou corrigez le raster")
+        if not np.nansum(data) > 0:
+            raise ValueCheckError("Raster de population : aucune population sur le territoire (toutes les cellules à 0 "
+                                  "ou sans donnée).", fichier=str(raster_path),
+                                  correction="vérifiez la bande et l'étendue du raster, ou retirez [estimation] raster")
 
 
 def _apply(t, x, y):
@@ -245,7 +310,7 @@ def _apply(t, x, y):
     return t.a * x + t.b * y + t.c, t.d * x + t.e * y + t.f
 
 
-def _tile_sums(src, band, arr, idx, bounds, f, nodata, full, cell_area, out) -> None:
+def _tile_sums(src, band, arr, idx, bounds, f, nodata, full, cell_area, out, raster_path=None) -> None:
     """Zonal sums of the polygons ``arr[idx]`` (non-overlapping) into ``out[idx]``."""
     b = bounds[idx]
     minx, miny = b[:, 0].min(), b[:, 1].min()
@@ -267,6 +332,10 @@ def _tile_sums(src, band, arr, idx, bounds, f, nodata, full, cell_area, out) -> 
     if nodata is not None and not np.isnan(nodata):
         data[data == nodata] = 0.0
     data[~np.isfinite(data)] = 0.0
+    if (data < 0).any():
+        raise ValueCheckError(f"Raster de pondération : {int((data < 0).sum())} cellule(s) négative(s) (minimum "
+                              f"{data.min():.6g}) : une population ne peut pas être négative.", fichier=str(raster_path or ""),
+                              correction="déclarez la valeur « sans donnée » du GeoTIFF (nodata) ou corrigez le raster")
     wt = src.window_transform(win)
     fine_t = wt @ rasterio.Affine.scale(1.0 / f)
     shape = (win.height * f, win.width * f)

@@ -25,9 +25,11 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from ..errors import ObservatoireError
+from ..validation import check_codes, check_crs_domain, missing_geometries, note, repair_geometries
 
 LAMBERT93 = 2154
 #: An IRIS counts as a commune of a file zone when it holds at least this share of the zone's area.
@@ -49,7 +51,11 @@ def _communes_of(geom, iris: gpd.GeoDataFrame) -> str:
 
 
 def _read_polygon_file(zone) -> "shapely.Geometry":
+    """The union of the polygons of a zone's file, after checks: a readable file, a declared coordinate
+    system, coordinates inside its domain. Features without geometry and non-polygonal ones are left
+    out with a note; invalid polygons are repaired with a note."""
     path = Path(zone.fichier)
+    quoi = f"Contour de la zone {zone.code}"
     if not path.exists():
         raise ObservatoireError(
             f"Le fichier de contour de la zone {zone.code!r} est introuvable (zone polygon file not found).",
@@ -68,15 +74,45 @@ def _read_polygon_file(zone) -> "shapely.Geometry":
             f"Le fichier de contour de la zone {zone.code!r} n'indique pas son système de coordonnées.",
             fichier=str(path),
             correction="ajoutez le fichier .prj du shapefile, ou exportez la couche en GeoJSON ou GPKG")
-    gdf = gdf[~(gdf.geometry.is_empty | gdf.geometry.isna())]
-    polys = gdf[gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    gdf = missing_geometries(gdf, None, str(path), quoi, refuse=False)
+    kinds = gdf.geometry.geom_type
+    polys = gdf[kinds.isin(["Polygon", "MultiPolygon"])]
     if len(polys) == 0:
         raise ObservatoireError(
             f"Le fichier de contour de la zone {zone.code!r} ne contient aucun polygone.", fichier=str(path),
             correction="dessinez la zone comme un polygone (pas une ligne ni un point)")
+    if len(polys) < len(gdf):
+        others = sorted(set(kinds[~kinds.isin(["Polygon", "MultiPolygon"])]))
+        note(f"{quoi} : {len(gdf) - len(polys)} objet(s) qui ne sont pas des polygones ({', '.join(others)}) "
+             f"ignoré(s) dans {path.name}.")
+    check_crs_domain(polys.total_bounds, polys.crs, str(path), quoi)
+    polys = repair_geometries(polys, str(path), None, quoi)
     polys = polys.to_crs(LAMBERT93)
-    geoms = shapely.make_valid(polys.geometry.to_numpy())
-    return shapely.union_all(geoms)
+    return shapely.union_all(polys.geometry.to_numpy())
+
+
+def _iris_codes(codes, zone) -> list[str]:
+    """IRIS codes of a zone, repaired when a spreadsheet or a TOML number damaged them (with a note)."""
+    from ..sources.tabular import normalise_code
+
+    s = pd.Series([str(c) for c in codes], dtype=object)
+    s.attrs["fichier"] = f"observatoire.toml, zone {zone.code}"
+    fixed, _ = normalise_code(s, 9)
+    return fixed.tolist()
+
+
+def _check_zone_codes(zones_config) -> None:
+    """Zone codes become file names (maps, portraits): official shape, each code once."""
+    codes = [str(z.code) for z in zones_config]
+    check_codes(codes, "zone", "observatoire.toml", quoi="[[zones]] code",
+                correction="donnez à chaque zone un code fait de lettres, chiffres, « _ » ou « - » "
+                           "(par exemple VEILLE_MARLY_FLORALIES)")
+    seen = [c for c in set(codes) if codes.count(c) > 1]
+    if seen:
+        raise ObservatoireError(f"Code de zone déclaré plusieurs fois dans [[zones]] : {', '.join(sorted(seen))}.",
+                                fichier="observatoire.toml",
+                                correction="donnez un code différent à chaque zone (ses cartes et son portrait "
+                                           "portent ce nom)")
 
 
 def load_zones(zones_config, iris: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -99,16 +135,20 @@ def load_zones(zones_config, iris: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     Raises
     ------
     ObservatoireError
-        Unknown IRIS code (naming the zone and the code), missing or unreadable polygon file.
+        Unknown IRIS code (naming the zone and the code), missing or unreadable polygon file, a file
+        without coordinate system or with coordinates outside its domain, a zone overlapping no IRIS,
+        a zone code that could not be a file name (``../x``) or declared twice.
     """
     if iris is not None and iris.crs is not None and iris.crs.to_epsg() != LAMBERT93:
         iris = iris.to_crs(LAMBERT93)
     codes = iris["code_iris"].astype(str).to_numpy() if iris is not None else np.array([], dtype=object)
     pos = {c: i for i, c in enumerate(codes)}
+    _check_zone_codes(zones_config)
     rows = []
     for z in zones_config:
         if z.iris:
-            unknown = [c for c in z.iris if str(c) not in pos]
+            z_iris = _iris_codes(z.iris, z)
+            unknown = [c for c in z_iris if str(c) not in pos]
             if unknown:
                 raise ObservatoireError(
                     f"La zone {z.code!r} cite des codes IRIS inconnus : {', '.join(unknown)} "
@@ -116,10 +156,16 @@ def load_zones(zones_config, iris: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                     fichier="observatoire.toml",
                     correction="utilisez des codes IRIS à 9 caractères de la géographie IRIS en vigueur "
                                "(millésime [millesimes] iris), par exemple 593830101")
-            geom = shapely.union_all(shapely.make_valid(iris.geometry.to_numpy()[[pos[str(c)] for c in z.iris]]))
-            commune = z.commune or ", ".join(sorted({str(c)[:5] for c in z.iris}))
+            geom = shapely.union_all(shapely.make_valid(iris.geometry.to_numpy()[[pos[str(c)] for c in z_iris]]))
+            commune = z.commune or ", ".join(sorted({str(c)[:5] for c in z_iris}))
         elif z.fichier:
             geom = _read_polygon_file(z)
+            if iris is not None and len(iris) and not iris.sindex.query(geom, predicate="intersects").size:
+                raise ObservatoireError(
+                    f"La zone {z.code!r} ne recouvre aucun IRIS du territoire (zone outside the territory) : aucun "
+                    "chiffre ne pourrait être estimé pour elle.", fichier=str(z.fichier),
+                    correction="vérifiez le fichier de contour (bonne zone ? bon système de coordonnées ?) et le "
+                               "territoire de observatoire.toml")
             commune = z.commune or _communes_of(geom, iris)
         else:
             raise ObservatoireError(f"La zone {z.code!r} n'a ni liste d'IRIS ni fichier de contour.",
