@@ -308,6 +308,7 @@ SCHEMA: dict[str, Section] = {
         "types": Cle(_table_de_textes, 'types = { qpv = "auto" }'),
         "optionnel": Cle(_booleen, "optionnel = true"),
         "hors_catalogue": Cle(_booleen, "hors_catalogue = false"),
+        "doublons": Cle(_choix("refuser", "premier"), 'doublons = "premier"'),
         # English synonyms accepted by observatoire.sources.partner (_SYNONYMS)
         "layout": Cle(_choix(*DISPOSITIONS), 'layout = "large"'),
         "code": _TEXTE,

@@ -66,6 +66,9 @@ def population_raster(config: Config, workdir: Path, bbox) -> Path | None:
         if not p.exists():
             raise ObservatoireError(f"Raster de pondération introuvable : {p}.", fichier=str(p),
                                     correction="corrigez [estimation] raster dans observatoire.toml ou retirez la ligne")
+        from .spatial.raster import check_raster
+
+        check_raster(p, bbox)
         return p
     from .sources import filosofi_grid
     from .sources.raw import raw_files
@@ -279,6 +282,41 @@ def verification_layers(config: Config, inputs, catalogue, territoire: str) -> d
             "verification_notes": notes}
 
 
+def write_xlsx_to(path, tidy, catalogue, simulated: bool, libelles: dict) -> None:
+    """The workbook written straight to ``path`` (a temporary name the caller's transaction owns)."""
+    from . import exports
+    from .store import hors_groupe
+
+    with hors_groupe():
+        exports.write_xlsx(tidy, catalogue, path, simulated=simulated, libelles=libelles)
+
+
+def in_background(fn, *args):
+    """Run ``fn(*args)`` in a forked process when the machine has two cores or more (else at once);
+    returns ``wait(quiet=False)``, which returns its result or raises its error."""
+    import os
+
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        result = fn(*args)
+        return lambda quiet=False: result
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
+    future = pool.submit(fn, *args)
+
+    def wait(quiet: bool = False):
+        """The worker's result (``quiet``: wait for it to end, ignore its error)."""
+        try:
+            return future.result()
+        except BaseException:
+            if not quiet:
+                raise
+        finally:
+            pool.shutdown(wait=True)
+    return wait
+
+
 def build(config: Config) -> Path:
     """Run the build stage; returns the GeoPackage path. Nothing is written unless everything succeeds."""
     from . import exports, indicators
@@ -286,7 +324,7 @@ def build(config: Config) -> Path:
     from .sources.partner import Perimetre, partner_labels, read_partners
     from .spatial.zones import load_zones
     from .indicators.qualite import quality_from_backtest
-    from .store import write_gpkg
+    from .store import atomic_path, ecriture_groupee, write_gpkg
     from .territory import build_geographic_layers, resolve_territory
     from .verification import write_csv as write_verification_csv
 
@@ -332,18 +370,25 @@ def build(config: Config) -> Path:
     layers.pop("communes_publiees", None)
     simulated = bool(layers["sources"]["simule"].astype(bool).any()) if "sources" in layers else False
     with etape("Écriture des résultats") as e:
-        config.paths.processed.mkdir(parents=True, exist_ok=True)
-        # CSV, Parquet and XLSX first (atomic each), the GeoPackage last: make keys on its timestamp.
-        exports.write_csv(tidy, config.paths.indicateurs_csv)
-        exports.write_parquet(tidy, config.paths.processed / "indicateurs.parquet")
         libelles: dict[str, str] = {}
         for spec in config.partenaires:
             if Path(spec["fichier"]).exists():
                 libelles.update(partner_labels(spec, config, catalogue))
-        exports.write_xlsx(tidy, catalogue, config.paths.indicateurs_xlsx, simulated=simulated, libelles=libelles)
-        write_verification_csv(layers["verification_estimations"],
-                               config.paths.processed / "verification_estimations.csv")
-        out = write_gpkg(layers, config.paths.gpkg)
+        # every output replaced together, or none (a full disk leaves the previous run's files); the
+        # workbook is written by a second process meanwhile; the GeoPackage comes last (make keys on it)
+        with ecriture_groupee():
+            with atomic_path(config.paths.indicateurs_xlsx) as xlsx_tmp:
+                xlsx = in_background(write_xlsx_to, xlsx_tmp, tidy, catalogue, simulated, libelles)
+                try:
+                    exports.write_csv(tidy, config.paths.indicateurs_csv)
+                    exports.write_parquet(tidy, config.paths.processed / "indicateurs.parquet")
+                    write_verification_csv(layers["verification_estimations"],
+                                           config.paths.processed / "verification_estimations.csv")
+                except BaseException:
+                    xlsx(quiet=True)   # the worker is done before its temporary file is removed
+                    raise
+                xlsx()
+            out = write_gpkg(layers, config.paths.gpkg)
         e.resume(f"{config.paths.gpkg}, indicateurs.csv, .parquet, .xlsx")
     if np.any(tidy["simule"].to_numpy()):
         info("  Les chiffres construits à partir de fichiers simulés portent simule = True dans la table.")

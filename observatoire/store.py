@@ -297,6 +297,17 @@ def atomic_path(path: str | Path, suffix: str = ""):
 
 
 @contextlib.contextmanager
+def hors_groupe():
+    """Inside this block :func:`atomic_path` replaces its target at once, even within a group (a
+    worker process writing a file its parent's transaction owns)."""
+    token = _GROUPE.set(None)
+    try:
+        yield
+    finally:
+        _GROUPE.reset(token)
+
+
+@contextlib.contextmanager
 def ecriture_groupee():
     """Make every :func:`atomic_path` write inside one transaction: the targets are replaced together
     when the block ends without error, none of them otherwise.

@@ -49,6 +49,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from .tidy import CODE_PATTERNS
 from .errors import FormatError, GeometryError, ValueCheckError
 
 # ---------------------------------------------------------------------------------------------------
@@ -73,17 +74,7 @@ def _examples(items: Iterable[str], n: int = 6) -> str:
 # Codes
 # ---------------------------------------------------------------------------------------------------
 
-#: Official code shapes (full match), by territory type.
-CODE_PATTERNS: dict[str, str] = {
-    "qpv2015": r"QP(?:\d{3}|02A|02B)\d{3}",
-    "qpv2024": r"QN(?:\d{3}|02A|02B)\d{2}[A-Z0-9]",
-    "iris": r"\d[\dAB]\d{7}",
-    "commune": r"\d[\dAB]\d{3}",
-    "epci": r"\d{9}",
-    "departement": r"(?:\d{2}|2A|2B|97\d)",
-    # custom zones (``[[zones]] code``) and partner ids: letters, digits, « _ », « - », 1–64 characters
-    "zone": r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}",
-}
+#: Official code shapes (full match), by territory type: the contract's (:data:`observatoire.tidy.CODE_PATTERNS`).
 LIBELLES_CODES = {"qpv2015": "quartier 2015 (QP + département + 3 chiffres, ex. QP059030)",
                   "qpv2024": "quartier 2024 (QN + département + 2 chiffres + une lettre, ex. QN05920M)",
                   "iris": "IRIS (9 caractères, ex. 590140101)", "commune": "commune (5 caractères, ex. 59606)",

@@ -256,3 +256,16 @@ def test_transformation_errors(tmp_path):
                       transformations={"hml": "×100"})
     with pytest.raises(ConfigError, match="« hml », qui n'est ni une colonne"):
         read_partner(spec, cfg)
+
+
+def test_one_quartier_twice_with_two_values_is_refused_unless_first_row_declared(tmp_path):
+    spec, cfg = _wide(tmp_path, "code;hlm\nQN05920M;61,5\nQN05930M;40\nQN05920M;12\n",
+                      indicateurs={"hlm": "part_menages_locataires_hlm"})
+    with pytest.raises(FormatError, match=r"(?s)QN05920M \(2021\) donné deux fois avec des valeurs différentes "
+                                          r"\(lignes 2, 4 : 61,5, 12\).*doublons = \"premier\""):
+        read_partner(spec, cfg)
+    t = read_partner(dict(spec, doublons="premier"), cfg)
+    assert _one(t, "qpv2024", "QN05920M", "part_menages_locataires_hlm", 2021).valeur == 61.5
+    # the same value twice is no conflict: one row
+    spec, cfg = _wide(tmp_path, "code;hlm\nQN05920M;61,5\nQN05920M;61,5\n", indicateurs={"hlm": "part_menages_locataires_hlm"})
+    assert len(read_partner(spec, cfg)) == 1

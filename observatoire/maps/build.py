@@ -33,6 +33,7 @@ from pathlib import Path
 
 import shapely
 
+from ..paths import safe_child
 from ..catalogue import THEMES, Indicateur
 from ..progress import suivre
 from ..store import simulated_inputs, write_text_atomic
@@ -129,7 +130,7 @@ def plan_pages(t: Territoire, out_dir: Path) -> tuple[list[Job], dict]:
                 years = t.producteurs.years(ind_id, echelle)
                 if len(years) >= 2 and len(t.geo(echelle)):
                     y0, y1 = years[0], years[-1]
-                    path = out_dir / "comparaison" / f"{ind_id}_{y0}_{y1}.html"
+                    path = safe_child(out_dir / "comparaison", f"{ind_id}_{y0}_{y1}.html")
                     jobs.append(Job("annees", path, (ind_id, echelle, y0, y1)))
                     entries["comparaison"].append((theme, f"{ind.libelle} : {y0} et {y1} ({ECHELLES[echelle]})", path))
                     break
@@ -137,12 +138,12 @@ def plan_pages(t: Territoire, out_dir: Path) -> tuple[list[Job], dict]:
             if yi and yq and len(t.geo("iris")) and len(t.geo("qpv2024")):
                 common = set(yi) & set(yq)
                 y = max(common) if common else yq[-1]
-                path = out_dir / "comparaison" / f"{ind_id}_quartiers_iris.html"
+                path = safe_child(out_dir / "comparaison", f"{ind_id}_quartiers_iris.html")
                 jobs.append(Job("echelles", path, (ind_id, y)))
                 entries["comparaison"].append((theme, f"{ind.libelle} : quartiers et IRIS", path))
     qpv = t.inputs["qpv_2024"]
     for code, lib in zip(qpv["code_qp"].astype(str), qpv["lib_qp"].astype(str)):
-        path = out_dir / "quartiers" / f"{code}.html"
+        path = safe_child(out_dir / "quartiers", f"{code}.html", origine="couche des quartiers du GeoPackage")
         jobs.append(Job("quartier", path, (code, [i for ids in themes.values() for i in ids])))
         entries["quartiers"].append((code, lib, path))
     return jobs, entries

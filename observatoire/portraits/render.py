@@ -39,6 +39,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup, escape
 
+from ..paths import safe_child
 from .. import fr
 from ..catalogue import THEMES, Indicateur
 from ..errors import ObservatoireError
@@ -462,7 +463,7 @@ def sheet_context(inp: Inputs, code: str, geographie: str = "2024", *,
                                                key_indicators(inp.catalogue))
     notes_dir = inp.config.section("portraits").get("notes", "notes")
     ndir = Path(notes_dir) if Path(notes_dir).is_absolute() else inp.config.paths.root / notes_dir
-    notes_q = read_notes(ndir / f"{code}.md")
+    notes_q = read_notes(safe_child(ndir, f"{code}.md", origine=str(inp.config.paths.gpkg)))
     kind = {"2024": "Quartier prioritaire 2024", "2015": "Quartier prioritaire 2015",
             "zones": "Zone d'observation"}[geographie]
     absents_fiche = _absent_notes(cles_raw, cols, keep)
@@ -499,7 +500,7 @@ def render_sheet(ctx: dict[str, Any]) -> str:
 
 def _render_one(inp: Inputs, code: str, geographie: str, ecart_min: int, out_dir: Path) -> dict[str, Any]:
     ctx = sheet_context(inp, code, geographie, annees_ecart_min=ecart_min)
-    path = out_dir / f"{code}.html"
+    path = safe_child(out_dir, f"{code}.html", origine=str(inp.config.paths.gpkg))
     write_text_atomic(path, render_sheet(ctx))
     pop = ctx["population"]["cellule"]["texte"] if ctx["population"] else ""
     return {"path": path, "code": code, "nom": ctx["nom"], "type": ctx["type"], "mode": ctx["mode"],

@@ -206,7 +206,12 @@ def read_grid(path: Path | str, bbox=None, columns: list[str] | None = None,
     except Exception as e:
         raise FormatError(f"GeoPackage illisible ({e}).", fichier=str(gpkg),
                           correction="supprimez le fichier extrait et relancez") from e
-    layer_crs = pyproj.CRS.from_user_input(info["crs"]) if info.get("crs") else pyproj.CRS.from_epsg(L93)
+    from ..validation import check_crs_domain
+
+    # a grid without coordinate system is refused (never assumed Lambert-93), one outside its
+    # system's domain too
+    check_crs_domain(info.get("total_bounds"), info.get("crs") or None, str(gpkg), "grille Filosofi 200 m")
+    layer_crs = pyproj.CRS.from_user_input(info["crs"])
     read_bbox = b_l93 = None
     if bbox is not None:
         b_l93 = _bounds_l93(bbox)
@@ -215,8 +220,6 @@ def read_grid(path: Path | str, bbox=None, columns: list[str] | None = None,
             b = pyproj.Transformer.from_crs(L93, layer_crs, always_xy=True).transform_bounds(*b)
         read_bbox = tuple(float(x) for x in b)
     gdf = gpd.read_file(gpkg, bbox=read_bbox, engine="pyogrio")
-    if gdf.crs is None:
-        gdf = gdf.set_crs(L93)
     gdf = _normalise_columns(gdf)
     missing = [c for c in REQUISES if c not in gdf.columns]
     if missing:

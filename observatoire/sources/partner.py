@@ -33,6 +33,8 @@ Keys of a ``[[partenaires]]`` entry::
     millesime = 2021                        # or colonne_millesime = "annee"
     optionnel = true                        # a missing file is skipped instead of an error
     hors_catalogue = false                  # keep indicator ids that are not in the catalogue
+    doublons = "refuser"                    # one territory, indicator and year twice with two values:
+                                            #   refused (default) or « premier » (the first row counts)
 
 ``layout``/``long``/``wide``, ``code``, ``indicators`` are accepted as English synonyms.
 
@@ -105,6 +107,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "colonne_citation": "quote",
         "colonne_note": "note",
         "hors_catalogue": True,
+        "doublons": "premier",
         "types": {"qpv": "auto", "commune": "commune", "epci": "epci",
                   "ensemble_qpv_epci": "ensemble_qpv_epci",
                   "ensemble_qpv_departement": "ensemble_qpv_departement"},
@@ -400,13 +403,13 @@ def _ranges(f: pd.DataFrame, catalogue, pid: str, path: str, lines: np.ndarray) 
         if not out.any():
             continue
         col = g["col_"].iloc[0]
-        hint = "vérifiez ces valeurs dans la table d'origine"
+        hint = "vérifiez ces valeurs dans le fichier d'origine"
         med = float(np.median(v[out]))
         if unit == "€/mois" and high is not None and low <= med / 12 <= high:
             hint = (f"ces valeurs semblent annuelles : déclarez unite = \"€/an\" et "
                     f"transformations = {{ {col} = \"/12\" }}")
         elif unit == "%" and high is not None and med > high and med / 100 <= high:
-            hint = "vérifiez l'échelle de la colonne (un taux en % est compris entre 0 et 100)"
+            hint = "vérifiez l'échelle de la colonne dans le fichier d'origine (un taux en % est compris entre 0 et 100)"
         rng = f"entre {_fmt(low)} et {_fmt(high)}" if high is not None else f"au moins {_fmt(low)}"
         raise FormatError(f"Table partenaire « {pid} » : « {ind} » ({unit}) vaut {_fmt(v[out][0])} "
                           f"({_lines(lines, g['row_'][out])}) ; attendu {rng}.", fichier=path,
@@ -504,6 +507,27 @@ def _texts(f: pd.DataFrame, df: pd.DataFrame, s: dict[str, Any], catalogue, peri
     return f
 
 
+def _duplicates(f: pd.DataFrame, s: dict[str, Any], lines: np.ndarray) -> None:
+    """One territory, indicator and year given twice with two different values is refused (unless
+    ``doublons = "premier"``: the first row counts, the others stay in :func:`partner_figures`)."""
+    if s.get("doublons", "refuser") == "premier":
+        return
+    key = ["type_territoire", "code_territoire", "indicateur", "millesime"]
+    tid = f[f["dans_tidy"]]
+    n = tid.groupby(key, dropna=False)["valeur"].transform(lambda v: v.round(9).nunique(dropna=False))
+    bad = tid[n > 1]
+    if bad.empty:
+        return
+    first = bad.iloc[0]
+    same = bad[(bad[key] == first[key]).all(axis=1)]
+    raise FormatError(f"Table partenaire « {s['id']} » : « {first['indicateur']} » de {first['code_territoire']} "
+                      f"({first['annee']}) donné deux fois avec des valeurs différentes "
+                      f"({_lines(lines, same['row_'])} : {', '.join(_fmt(v) for v in same['valeur'])}).",
+                      fichier=str(s["fichier"]),
+                      correction="gardez une seule ligne par territoire, indicateur et année, ou ajoutez "
+                                 "doublons = \"premier\" à [[partenaires]] pour retenir la première")
+
+
 def _outside(f: pd.DataFrame, perimetre: Perimetre | None, pid: str) -> None:
     """Rows outside the territory leave the tidy table; the log counts them by type."""
     if perimetre is None:
@@ -550,6 +574,7 @@ def _figures(spec: dict[str, Any], config=None, catalogue=None, perimetre: Perim
     for c in ("millesime", "millesime_debut", "millesime_fin"):
         f[c] = pd.array(f[c].tolist(), dtype="Int64")
     f["source"] = pid
+    _duplicates(f, s, lines)
     # several rows for one tidy key: keep the first in file order
     tid = f[f["dans_tidy"]]
     dup = tid.duplicated(["type_territoire", "code_territoire", "indicateur", "millesime"], keep="first")

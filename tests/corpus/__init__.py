@@ -17,8 +17,7 @@ Every case asserts, according to its outcome:
 No case may show a Python traceback or « Erreur inattendue ». A subset runs the ``observatoire`` command
 in a subprocess (column « via »: CLI; the output-side ones make a system call fail in that process);
 the rest calls the library to keep the corpus fast. ``test_inventaire.py`` checks that this table and the
-``corpus`` markers agree. Cases marked xfail (strict) are defects of files another work owns (partner
-tables, configuration strictness, the build's own ``mkdir``), reported with the change they need.
+``corpus`` markers agree.
 
 | case | category | outcome | via |
 |---|---|---|---|
@@ -81,18 +80,18 @@ tables, configuration strictness, the build's own ``mkdir``), reported with the 
 | `test_config_unknown_epci_gets_close_matches` | configuration | refuse | CLI |
 | `test_config_siren_with_eight_digits` | configuration | refuse | CLI |
 | `test_config_territory_key_misspelt` | configuration | refuse | CLI |
-| `test_config_unknown_section_names_the_closest` | configuration | refuse | CLI ; xfail strict : voir le rapport |
+| `test_config_unknown_section_names_the_closest` | configuration | refuse | CLI |
 | `test_partner_table_missing` | partenaires | refuse | bibliothèque |
 | `test_partner_code_column_misnamed` | partenaires | refuse | bibliothèque |
-| `test_partner_code_climbing_out_of_the_output_folders` | partenaires | refuse | bibliothèque ; xfail strict : voir le rapport |
-| `test_partner_quartier_twice_with_different_values` | partenaires | refuse | bibliothèque ; xfail strict : voir le rapport |
-| `test_partner_value_that_is_not_a_number` | partenaires | refuse | bibliothèque ; xfail strict : voir le rapport |
-| `test_partner_rate_above_100` | partenaires | refuse | bibliothèque ; xfail strict : voir le rapport |
+| `test_partner_code_climbing_out_of_the_output_folders` | partenaires | refuse | bibliothèque |
+| `test_partner_quartier_twice_with_different_values` | partenaires | refuse | bibliothèque |
+| `test_partner_value_that_is_not_a_number` | partenaires | refuse | bibliothèque |
+| `test_partner_rate_above_100` | partenaires | refuse | bibliothèque |
 | `test_full_disk_during_the_build` | sorties | stop | CLI |
 | `test_read_only_output_folder` | sorties | stop | CLI |
 | `test_full_disk_while_writing_portraits` | sorties | stop | CLI |
 | `test_full_disk_while_writing_maps` | sorties | stop | CLI |
-| `test_output_folder_is_a_file` | sorties | stop | CLI ; xfail strict : voir le rapport |
+| `test_output_folder_is_a_file` | sorties | stop | CLI |
 | `test_geopackage_failed_to_commit_transaction` | sorties | stop | bibliothèque |
 | `test_one_transaction_for_the_four_exports` | sorties | stop | bibliothèque |
 | `test_workbook_locked_by_another_program` | sorties | stop | bibliothèque |
@@ -102,20 +101,20 @@ tables, configuration strictness, the build's own ``mkdir``), reported with the 
 | `test_workbook_writer_cannot_create_its_file` | sorties | stop | bibliothèque |
 | `test_sigkill_then_rerun_equals_a_clean_run` | arrêt brutal | stop | CLI, 12 cas |
 
-Counts (``python -c`` on :func:`tests.corpus.test_inventaire.counts`): 90 cases pass (78 hostile inputs and
-12 kill runs) and 6 are strict xfail; by outcome: 50 refuse, 30 stop (12 of them kill runs), 10
-repair-and-note. By category (refuse / stop / repair-and-note, + xfail):
+Counts (``python -c`` on :func:`tests.corpus.test_inventaire.counts`): 96 cases (84 hostile inputs and
+12 kill runs); by outcome: 55 refuse, 31 stop (12 of them kill runs), 10 repair-and-note. By category
+(refuse / stop / repair-and-note):
 
-| category | refuse | stop | repair-and-note | xfail |
-|---|---|---|---|---|
-| geometrie | 11 | 2 | 4 | |
-| tableaux | 6 | 5 | 3 | |
-| valeurs | 6 | | | |
-| codes et chemins | 11 | | | |
-| zones | 5 | | 3 | |
-| rasters | 5 | | | |
-| configuration | 4 | | | 1 |
-| partenaires | 2 | | | 4 |
-| sorties | | 11 | | 1 |
-| arrêt brutal | | 12 | | |
+| category | refuse | stop | repair-and-note |
+|---|---|---|---|
+| geometrie | 11 | 2 | 4 |
+| tableaux | 6 | 5 | 3 |
+| valeurs | 6 | | |
+| codes et chemins | 11 | | |
+| zones | 5 | | 3 |
+| rasters | 5 | | |
+| configuration | 5 | | |
+| partenaires | 6 | | |
+| sorties | | 12 | |
+| arrêt brutal | | 12 | |
 """

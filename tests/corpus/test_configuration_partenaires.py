@@ -1,8 +1,7 @@
 """The configuration (through the public CLI only: ``observatoire/config.py`` belongs to the config work)
 and partner tables (``[[partenaires]]``, read by ``observatoire/sources/partner.py``).
 
-Cases marked ``xfail(strict=True)`` are defects of files this corpus does not own, reported with the
-change they need; they turn into failures (to be unmarked) the day those files are fixed.
+Partner tables are checked like official ones (codes, duplicates, values, units).
 """
 
 from __future__ import annotations
@@ -14,8 +13,6 @@ from observatoire.sources.partner import read_partners
 
 from .conftest import assert_message, assert_refused
 
-PARTNER_FIX = "observatoire/sources/partner.py (another helper's file): see the robustness report"
-CONFIG_FIX = "observatoire/config.py: strict validation of sections and keys is another helper's work"
 
 
 # ---------------------------------------------------------------------------------------------- config
@@ -45,11 +42,10 @@ def test_config_siren_with_eight_digits(projet):
 def test_config_territory_key_misspelt(projet):
     projet.edit_config(lambda t: t.replace('epci = "200099999"', 'epic = "200099999"'))
     run = projet.cli("build")
-    assert_refused(run, fichier="observatoire.toml", correction="epci", contient=("aucune",))
+    assert_refused(run, fichier="observatoire.toml", correction="epci", contient=("« epic »", "vouliez-vous dire « epci »"))
 
 
 @pytest.mark.corpus("configuration", "refuse")
-@pytest.mark.xfail(strict=True, reason=CONFIG_FIX)
 def test_config_unknown_section_names_the_closest(projet):
     """« unknown config keys or sections ([chemin], a typo'd key) are ignored silently »."""
     projet.edit_config(lambda t: t.replace("[chemins]", "[chemin]"))
@@ -105,28 +101,24 @@ def test_partner_code_column_misnamed(projet):
 
 
 @pytest.mark.corpus("partenaires", "refuse")
-@pytest.mark.xfail(strict=True, reason=PARTNER_FIX)
 def test_partner_code_climbing_out_of_the_output_folders(projet):
     _partner(projet, ["../../escaped_QN00001M;61,5"])
     _partner_refused(projet, "code", "escaped_QN00001M")
 
 
 @pytest.mark.corpus("partenaires", "refuse")
-@pytest.mark.xfail(strict=True, reason=PARTNER_FIX)
 def test_partner_quartier_twice_with_different_values(projet):
     _partner(projet, ["QN00001M;61,5", "QN00001M;12,0"])
     _partner_refused(projet, "une seule ligne", "QN00001M")
 
 
 @pytest.mark.corpus("partenaires", "refuse")
-@pytest.mark.xfail(strict=True, reason=PARTNER_FIX)
 def test_partner_value_that_is_not_a_number(projet):
     _partner(projet, ["QN00001M;61,5", "QN00002M;environ 50"])
     _partner_refused(projet, "nombre", "environ 50", "ligne 3")
 
 
 @pytest.mark.corpus("partenaires", "refuse")
-@pytest.mark.xfail(strict=True, reason=PARTNER_FIX)
 def test_partner_rate_above_100(projet):
     _partner(projet, ["QN00001M;161,5"])
     _partner_refused(projet, "fichier", "161,5")
