@@ -287,8 +287,24 @@ def write_xlsx_to(path, tidy, catalogue, simulated: bool, libelles: dict) -> Non
     from . import exports
     from .store import hors_groupe
 
+    _die_with_parent()
     with hors_groupe():
         exports.write_xlsx(tidy, catalogue, path, simulated=simulated, libelles=libelles)
+
+
+def _die_with_parent() -> None:
+    """A worker killed with its parent (Linux ``PR_SET_PDEATHSIG``): a killed build leaves no writer
+    behind to finish a file after the next run has cleaned up."""
+    import ctypes
+    import os
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:          # the parent died before the call
+        os._exit(1)
 
 
 def in_background(fn, *args):

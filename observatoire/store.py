@@ -221,6 +221,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _target(name: str) -> str:
+    """The output a temporary name is for, through nested temporaries (a worker writing the temporary
+    file of its parent: ``..indicateurs.xlsx.<pid>.<x>.tmp.<pid>.<y>.tmp`` → ``indicateurs.xlsx``)."""
+    m = _TMP.match(name)
+    while m:
+        name = m.group("name")
+        m = _TMP.match(name)
+    return name
+
+
 def remove_stale_temporaries(folder: str | Path, name: str | None = None) -> list[Path]:
     """Temporary files of writers that no longer run (a killed run), removed from ``folder`` (only those
     of ``name`` when given). Returns the files removed."""
@@ -230,7 +240,7 @@ def remove_stale_temporaries(folder: str | Path, name: str | None = None) -> lis
         return removed
     for f in folder.iterdir():
         m = _TMP.match(f.name)
-        if not m or (name is not None and m.group("name") != name) or _pid_alive(int(m.group("pid"))):
+        if not m or (name is not None and _target(m.group("name")) != name) or _pid_alive(int(m.group("pid"))):
             continue
         try:
             f.unlink()

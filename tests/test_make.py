@@ -53,13 +53,14 @@ elif cmd == "quartiers":
 elif cmd == "maps":
     Path("maps").mkdir(exist_ok=True)
     Path("maps/index.html").write_text("carte")
-elif cmd == "portraits":
+elif cmd in ("portraits", "pdf"):
     geo = opt("--geographie", "2024")
     qs = [args[i + 1] for i, a in enumerate(args) if a == "--quartier"] or codes[geo]
     Path("portraits").mkdir(exist_ok=True)
     for q in qs:
-        Path(f"portraits/{{q}}.html").write_text("fiche")
-        if "--sans-pdf" not in args:
+        if cmd == "portraits":
+            Path(f"portraits/{{q}}.html").write_text("fiche")
+        if cmd == "pdf" or "--sans-pdf" not in args:
             Path(f"portraits/{{q}}.pdf").write_text("pdf")
 '''
 
@@ -80,7 +81,7 @@ pdf = true
 '''
 
 HTML = ["portraits --sans-pdf --geographie 2024", "portraits --sans-pdf --geographie 2015"]
-PDF = ["portraits --geographie 2024", "portraits --geographie 2015"]
+PDF = ["pdf --geographie 2024", "pdf --geographie 2015"]
 FULL = ["fetch", "build", "quartiers --mk data/processed/.make/quartiers.mk", "maps"] + HTML + PDF
 
 
@@ -181,12 +182,12 @@ def test_a_note_rebuilds_only_its_sheet(fait):
     assert not fait.up_to_date()
     assert fait.make().returncode == 0
     assert fait.calls() == ["portraits --sans-pdf --geographie 2024 --quartier QN1",
-                            "portraits --geographie 2024 --quartier QN1"]
+                            "pdf --geographie 2024 --quartier QN1"]
     assert fait.up_to_date()
     note.unlink()                      # a removed note rebuilds its sheet too
     assert fait.make().returncode == 0
     assert fait.calls() == ["portraits --sans-pdf --geographie 2024 --quartier QN1",
-                            "portraits --geographie 2024 --quartier QN1"]
+                            "pdf --geographie 2024 --quartier QN1"]
     assert fait.up_to_date()
 
 
@@ -229,7 +230,7 @@ def test_interrupted_stage_with_outputs_but_no_stamp_is_rerun(fait):
     (fait.root / "portraits" / ".etape-pdf-2024").unlink()
     assert (fait.root / "portraits" / "QN1.pdf").exists()
     assert fait.make().returncode == 0
-    assert fait.calls() == ["portraits --geographie 2024"]
+    assert fait.calls() == ["pdf --geographie 2024"]
 
 
 def test_without_chromium_html_now_and_pdfs_at_the_next_make(projet):
@@ -277,7 +278,7 @@ def test_zones_get_their_portraits(fait):
     assert fait.make().returncode == 0
     calls = fait.calls()
     assert calls[:2] == ["build", "quartiers --mk data/processed/.make/quartiers.mk"]
-    assert "portraits --sans-pdf --geographie zones" in calls and "portraits --geographie zones" in calls
+    assert "portraits --sans-pdf --geographie zones" in calls and "pdf --geographie zones" in calls
     assert fait.up_to_date()
 
 

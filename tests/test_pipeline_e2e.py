@@ -98,23 +98,34 @@ def test_indicator_table_covers_quartiers_and_references(run):
     assert set(est["statut"]) == {"estime"} and est["qualite"].notna().all()
 
 
-def _manifest_simulated(mirror) -> dict[str, bool]:
+def _manifest_simulated(mirror) -> tuple[dict[str, bool], dict[tuple[str, int], bool]]:
+    """Simulated flag of each source (any file simulated), and of each (source, year in the file name)
+    for the sources that mix real and simulated files (Filosofi 2014–2019 real, 2021 simulated)."""
+    import re
+
     m = json.loads((mirror / "manifest.json").read_text(encoding="utf-8"))["fichiers"]
     out: dict[str, bool] = {}
-    for e in m.values():
+    flags: dict[str, set[bool]] = {}
+    by_year: dict[tuple[str, int], bool] = {}
+    for rel, e in m.items():
         out[e["source"]] = out.get(e["source"], False) or bool(e["simule"])
-    return out
+        flags.setdefault(e["source"], set()).add(bool(e["simule"]))
+        for y in re.findall(r"(?<!\d)(20[0-3]\d)(?!\d)", rel):
+            by_year[(e["source"], int(y))] = bool(e["simule"])
+    mixed = {k: v for k, v in by_year.items() if len(flags[k[0]]) > 1}
+    return out, mixed
 
 
 def test_simulated_inputs_are_never_shown_real(run):
     """Every figure built from a simulated file says so; a figure from real files only never does."""
     t = run["tidy"]
-    sim = _manifest_simulated(run["mirror"])
+    sim, mixed = _manifest_simulated(run["mirror"])
     from observatoire.catalogue import load_catalogue
 
     cat = load_catalogue()
     producer = t[t["methode"] == "producteur"]
-    from_sim = producer["source"].map(sim)
+    from_sim = pd.Series([mixed.get((s, int(y)), sim.get(s)) for s, y in zip(producer["source"], producer["millesime"])],
+                         index=producer.index, dtype=object)
     assert from_sim.notna().all(), set(producer.loc[from_sim.isna(), "source"])
     # figures of a simulated file are simulated
     assert producer.loc[from_sim.astype(bool), "simule"].all()

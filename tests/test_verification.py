@@ -342,7 +342,9 @@ def test_add_layers_failure_leaves_store_untouched(tmp_path, monkeypatch):
         return real(df, path, layer=layer, **kw)
 
     monkeypatch.setattr(pyogrio, "write_dataframe", fail_on_second)
-    with pytest.raises(OSError):
+    from observatoire.errors import OutputError
+
+    with pytest.raises(OutputError, match="disque plein"):   # named in French with the folder
         V.add_layers(gpkg, {"first": pd.DataFrame({"x": [1]}), "second": pd.DataFrame({"x": [2]})})
     assert gpkg.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.gpkg"]
