@@ -287,24 +287,8 @@ def write_xlsx_to(path, tidy, catalogue, simulated: bool, libelles: dict) -> Non
     from . import exports
     from .store import hors_groupe
 
-    _die_with_parent()
     with hors_groupe():
         exports.write_xlsx(tidy, catalogue, path, simulated=simulated, libelles=libelles)
-
-
-def _die_with_parent() -> None:
-    """A worker killed with its parent (Linux ``PR_SET_PDEATHSIG``): a killed build leaves no writer
-    behind to finish a file after the next run has cleaned up."""
-    import ctypes
-    import os
-    import signal
-
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:          # the parent died before the call
-        os._exit(1)
 
 
 def in_background(fn, *args):
@@ -315,10 +299,9 @@ def in_background(fn, *args):
     if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
         result = fn(*args)
         return lambda quiet=False: result
-    import concurrent.futures as cf
-    import multiprocessing as mp
+    from .processus import fork_pool
 
-    pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
+    pool = fork_pool(1)
     future = pool.submit(fn, *args)
 
     def wait(quiet: bool = False):

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import html
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 import shapely
 
+from ..processus import fork_pool
 from ..paths import safe_child
 from ..catalogue import THEMES, Indicateur
 from ..progress import suivre
@@ -236,7 +237,7 @@ def write_pages(t: Territoire, jobs: list[Job], workers: int | None = None) -> l
     _STATE.update(t=t, jobs=jobs)
     try:
         # fork: the workers inherit the simplified geometries, classes and layers already computed
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+        with fork_pool(workers) as pool:
             futures = [pool.submit(_write_one, i) for i in range(len(jobs))]
             for f in suivre(as_completed(futures), "cartes", total=len(futures)):
                 f.result()

@@ -9,13 +9,13 @@ fills the cache before the pages are spread over processes.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import shapely
 
+from ..processus import fork_pool
 from ..catalogue import THEMES, Indicateur, load_catalogue
 from . import style
 from .classify import Classes, breaks_year, fixed_bins
@@ -155,7 +155,7 @@ def coverages(inputs: dict, workers: int | None = None) -> dict:
     workers = min(2, os.cpu_count() or 1) if workers is None else workers
     vertices = sum(int(shapely.get_num_coordinates(a).sum()) for a in arrays.values())
     if workers > 1 and len(arrays) > 1 and vertices >= MIN_VERTICES_PARALLELE and "fork" in mp.get_all_start_methods():
-        with ProcessPoolExecutor(min(workers, len(arrays)), mp_context=mp.get_context("fork")) as pool:
+        with fork_pool(min(workers, len(arrays))) as pool:
             futures = {name: pool.submit(coverage_ready, a) for name, a in arrays.items()}
             return {name: f.result() for name, f in futures.items()}
     return {name: coverage_ready(a) for name, a in arrays.items()}

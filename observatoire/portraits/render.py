@@ -39,6 +39,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup, escape
 
+from ..processus import fork_mp_pool
 from ..paths import safe_child
 from .. import fr
 from ..catalogue import THEMES, Indicateur
@@ -534,7 +535,7 @@ def _render_all(inp: Inputs, codes: list[str], geographie: str, ecart_min: int, 
     environment().get_template("portrait.html.j2")          # compiled once, inherited by the workers
     css()
     try:
-        with mp.get_context("fork").Pool(n) as pool:
+        with fork_mp_pool(n) as pool:
             yield from suivre(pool.imap(_worker, jobs), "fiches HTML", total=len(jobs))
     finally:
         _WORKER.clear()
