@@ -46,7 +46,7 @@ def run(tmp_path_factory):
     fetch(cfg)
     gpkg = build(cfg)
     maps = build_maps(cfg)
-    portraits = build_portraits(cfg, pdf=False)
+    portraits = build_portraits(cfg, pdf=False) + build_portraits(cfg, pdf=False, geographie="2015")
     tidy = pd.read_csv(cfg.paths.indicateurs_csv, sep=";", dtype={"code_territoire": str}, encoding="utf-8-sig")
     return {"cfg": cfg, "gpkg": gpkg, "maps": maps, "portraits": portraits, "tidy": tidy, "mirror": mirror}
 
@@ -269,11 +269,62 @@ def test_maps_written_within_budget_and_marked_simulated(run):
 def test_portraits_written(run):
     out = run["cfg"].paths.portraits
     n_quartiers = 15 if HAS_SHARED else 3
-    sheets = [p for p in out.glob("Q*.html")]
+    sheets = [p for p in out.glob("QN*.html")]
     assert len(sheets) == n_quartiers and (out / "index.html").exists()
+    # the 2015 sheets: the territory's quartiers only (a neighbour's quartier stays in the layer)
+    assert len(list(out.glob("QP*.html"))) == (14 if HAS_SHARED else 2)
     for p in sheets:
         text = p.read_text(encoding="utf-8")
         assert "simulé" in text, p
+
+
+def _provenance_of(tidy: pd.DataFrame) -> dict:
+    return {(k, str(c), i, int(m)): bool(s) for k, c, i, m, s in
+            zip(tidy["type_territoire"], tidy["code_territoire"], tidy["indicateur"], tidy["millesime"], tidy["simule"])}
+
+
+def test_portrait_cells_say_real_or_simulated_as_the_table(run):
+    """Every figure of every sheet (2024 and 2015) carries the provenance of its row of the table
+    (cells without a value, secret or not available, carry no mark)."""
+    import re
+
+    truth = _provenance_of(run["tidy"])
+    cell = re.compile(r'\sdata-territoire="([^"]+)" data-type="([^"]+)" data-indicateur="([^"]+)" '
+                      r'data-millesime="(\d+)" data-statut="(?:ok|estime)" data-simule="(oui|non)"')
+    n_real = n = 0
+    for p in run["cfg"].paths.portraits.glob("Q*.html"):
+        for code, kind, ind, mil, sim in cell.findall(p.read_text(encoding="utf-8")):
+            key = (kind, code, ind, int(mil))
+            if key in truth:
+                assert truth[key] == (sim == "oui"), (p.name, key)
+                n += 1
+                n_real += sim == "non"
+    assert n > 500
+    if HAS_SHARED:
+        assert n_real > 100   # INSEE's real quartier figures are shown as real
+
+
+def test_workbook_says_real_or_simulated_as_the_table(run):
+    import openpyxl
+
+    truth = _provenance_of(run["tidy"])
+    wb = openpyxl.load_workbook(run["cfg"].paths.indicateurs_xlsx, read_only=True)
+    ws = wb["Population et ménages"]
+    rows = list(ws.iter_rows(values_only=True))
+    hi = next(i for i, r in enumerate(rows) if r[0] == "Type de territoire")
+    h = rows[hi]
+    from observatoire.tidy import TYPES_LIBELLES
+
+    kinds = {v: k for k, v in TYPES_LIBELLES.items()}
+    checked = 0
+    for r in rows[hi + 1:]:
+        if not r[0] or r[0] not in kinds:
+            continue
+        key = (kinds[r[0]], str(r[h.index("Code")]), r[h.index("Identifiant")], int(r[h.index("Année")]))
+        if key in truth:
+            assert truth[key] == (r[h.index("Donnée simulée")] == "oui"), key
+            checked += 1
+    assert checked > 100, h
 
 
 def test_fetch_without_network_or_mirror_fails_cleanly(run, tmp_path):

@@ -88,7 +88,8 @@ def sum_units(u: pd.DataFrame, membership: pd.DataFrame, *, quoi: str = "territo
     j["sim"] = j["simule"].astype(np.int8)
     j["prot"] = j["protege"].astype(np.int8)
     out = j.groupby(["groupe", "ind", "mil"], sort=False).agg(
-        num=("num", "sum"), den=("den", "sum"), rang=("rang", "min"), n_ok=("ok", "sum"), n_present=("ok", "size"),
+        num=("num", "sum"), den=("den", "sum"), den_n=("den", "count"), rang=("rang", "min"), n_ok=("ok", "sum"),
+        n_present=("ok", "size"),
         simule=("sim", "max"), protege=("prot", "max"), qualite=("qualite", "max"), pond=("pond", "max"),
         nonsum=("nonsum", "max"), source=("source", "first"), geo=("geo", "max"), estime=("est", "max"),
         cov_w=("covw", "sum"), den_abs=("dabs", "sum")).reset_index()
@@ -103,7 +104,8 @@ def sum_units(u: pd.DataFrame, membership: pd.DataFrame, *, quoi: str = "territo
     estime = out["estime"].to_numpy() > 0
     res = pd.DataFrame({"code": out["groupe"].to_numpy(), "ind": out["ind"].to_numpy(), "mil": out["mil"].to_numpy()})
     res["num"] = np.where(ok, out["num"], np.nan)
-    res["den"] = np.where(ok, out["den"], np.nan)
+    # a count has no denominator: never a sum of nothing (0)
+    res["den"] = np.where(ok & (out["den_n"].to_numpy() > 0), out["den"], np.nan)
     res["val"] = np.nan
     res["rang"] = np.where(ok, 2, np.where(rang == 2, 1, rang)).astype(np.int8)
     res["nature"] = np.where(~summable, "taux", np.where(out["pond"] > 0, "pondere", "compte"))
@@ -178,10 +180,11 @@ def estimate_units(u_iris: pd.DataFrame, cw: pd.DataFrame, *, method: str, zones
     ok = (j["rang"] == 2).to_numpy()
     j["wn"] = np.where(ok, j["w"] * j["num"], 0.0)
     j["wd"] = np.where(ok, j["w"] * j["den"], 0.0)
+    j["hd"] = j["den"].notna().to_numpy()
     j["mo"] = np.where(ok, j["m"], 0.0)
     j["secret"] = (j["rang"] == 0) & (j["w"] > 0)
     g = j.groupby(["code_zone", "ind", "mil"], sort=False)
-    out = pd.DataFrame({"num": g["wn"].sum(), "den": g["wd"].sum(), "mo": g["mo"].sum(),
+    out = pd.DataFrame({"num": g["wn"].sum(), "den": g["wd"].sum().where(g["hd"].any()), "mo": g["mo"].sum(),
                         "simule": g["simule"].any(), "protege": g["protege"].any(), "source": g["source"].first(),
                         "nature": g["nature"].first(), "secret": g["secret"].any()}).reset_index()
     tot = out["code_zone"].map(total).astype(float).to_numpy()
@@ -249,11 +252,12 @@ def transpose_units(u15: pd.DataFrame, cw: pd.DataFrame, *, targets_total: pd.Se
     summable = j["nature"].isin(SUMMABLE).to_numpy()
     j["sn"] = np.where(ok & summable, j["s"] * j["num"], 0.0)
     j["sd"] = np.where(ok & summable, j["s"] * j["den"], 0.0)
+    j["hd"] = j["den"].notna().to_numpy()
     j["tv"] = np.where(ok & ~summable, j["t"] * j["val"], 0.0)
     j["tw"] = np.where(ok & ~summable, j["t"], 0.0)
     j["cov"] = np.where(ok, j["t"], 0.0)
     g = j.groupby(["code_zone", "ind", "mil"], sort=False)
-    out = pd.DataFrame({"num": g["sn"].sum(), "den": g["sd"].sum(), "tv": g["tv"].sum(), "tw": g["tw"].sum(),
+    out = pd.DataFrame({"num": g["sn"].sum(), "den": g["sd"].sum().where(g["hd"].any()), "tv": g["tv"].sum(), "tw": g["tw"].sum(),
                         "cov": g["cov"].sum(), "simule": g["simule"].any(), "protege": g["protege"].any(),
                         "source": g["source"].first(), "nature": g["nature"].first()}).reset_index()
     summ = out["nature"].isin(SUMMABLE).to_numpy()

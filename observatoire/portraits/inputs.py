@@ -302,4 +302,6 @@ def quartiers_list(inp: Inputs, geographie: str) -> list[tuple[str, str]]:
     if gdf is None or gdf.empty:
         return []
     code_col = "code" if geographie == "zones" else "code_qp"
+    if "epci_reference" in gdf:   # a neighbour's quartier kept for the transposition has no sheet
+        gdf = gdf[gdf["epci_reference"].map(lambda v: isinstance(v, str) and v != "")]
     return sorted((str(c), str(n)) for c, n in zip(gdf[code_col], gdf[name_col]))
