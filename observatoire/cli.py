@@ -31,7 +31,7 @@ from rich.table import Table
 from .cli_fr import ParseurFr
 from .config import ETAPES, empreinte, fichiers_lus, load_config
 from .errors import ObservatoireError
-from .progress import avertir, etape, info
+from .progress import etape, info
 
 console = Console(stderr=True, highlight=False)
 # piped or redirected output (files, CI logs) gets wide tables rather than 80-column wrapping
@@ -177,7 +177,7 @@ def cmd_indicateurs(args) -> int:
 def quartiers_construits(gpkg: Path) -> dict[str, list[tuple[str, str]]]:
     """``{geographie: [(code, libellé), …]}`` sorted by code, from the built GeoPackage (layers
     ``qpv_2024``, ``qpv_2015``, ``zones``; a missing layer gives an empty list)."""
-    from .store import list_layers, read_layer
+    from .store import list_layers, quartiers_publies, read_layer
 
     if not Path(gpkg).exists():
         raise ObservatoireError("Le GeoPackage des données traitées est introuvable.", fichier=str(gpkg),
@@ -188,7 +188,7 @@ def quartiers_construits(gpkg: Path) -> dict[str, list[tuple[str, str]]]:
         if couche not in couches:
             out[geo] = []
             continue
-        df = read_layer(gpkg, couche)
+        df = quartiers_publies(read_layer(gpkg, couche))
         out[geo] = sorted((str(c), str(n)) for c, n in zip(df[code], df[nom]))
     return out
 

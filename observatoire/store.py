@@ -391,3 +391,12 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def quartiers_publies(layer: pd.DataFrame) -> pd.DataFrame:
+    """The quartiers of a ``qpv_2024``/``qpv_2015`` layer that have a sheet: those the territory follows
+    (``epci_reference`` filled by the build). A neighbour's quartier kept in the layer for the 2015 →
+    2024 transposition has none. Layers without the column (zones) are returned whole."""
+    if "epci_reference" not in layer.columns:
+        return layer
+    return layer[layer["epci_reference"].map(lambda v: isinstance(v, str) and v != "")]

@@ -273,6 +273,12 @@ def test_portraits_written(run):
     assert len(sheets) == n_quartiers and (out / "index.html").exists()
     # the 2015 sheets: the territory's quartiers only (a neighbour's quartier stays in the layer)
     assert len(list(out.glob("QP*.html"))) == (14 if HAS_SHARED else 2)
+    # the same list feeds make (« observatoire quartiers --mk ») and the PDF stage
+    from observatoire.cli import quartiers_construits
+    from observatoire.portraits.pdf import _codes
+
+    built = quartiers_construits(run["gpkg"])
+    assert [c for c, _ in built["2015"]] == sorted(p.stem for p in out.glob("QP*.html")) == _codes(run["cfg"], "2015")
     for p in sheets:
         text = p.read_text(encoding="utf-8")
         assert "simulé" in text, p

@@ -37,7 +37,7 @@ from ..processus import fork_pool
 from ..paths import safe_child
 from ..catalogue import THEMES, Indicateur
 from ..progress import suivre
-from ..store import simulated_inputs, write_text_atomic
+from ..store import quartiers_publies, simulated_inputs, write_text_atomic
 from . import style
 from .geometry import GeoSet, bounds_latlon, feature_collection, simplify_display
 from .inputs import load_inputs
@@ -142,7 +142,7 @@ def plan_pages(t: Territoire, out_dir: Path) -> tuple[list[Job], dict]:
                 path = safe_child(out_dir / "comparaison", f"{ind_id}_quartiers_iris.html")
                 jobs.append(Job("echelles", path, (ind_id, y)))
                 entries["comparaison"].append((theme, f"{ind.libelle} : quartiers et IRIS", path))
-    qpv = t.inputs["qpv_2024"]
+    qpv = quartiers_publies(t.inputs["qpv_2024"])   # a neighbour's quartier has no page of its own
     for code, lib in zip(qpv["code_qp"].astype(str), qpv["lib_qp"].astype(str)):
         path = safe_child(out_dir / "quartiers", f"{code}.html", origine="couche des quartiers du GeoPackage")
         jobs.append(Job("quartier", path, (code, [i for ids in themes.values() for i in ids])))

@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 
 from ..catalogue import Indicateur, load_catalogue
 from ..errors import ObservatoireError
-from ..store import simulated_inputs
+from ..store import quartiers_publies, simulated_inputs
 from ..tidy import TIDY_COLUMNS
 from .facts import BaseFaits
 from .phrases import nom_court_epci, slug
@@ -302,6 +302,5 @@ def quartiers_list(inp: Inputs, geographie: str) -> list[tuple[str, str]]:
     if gdf is None or gdf.empty:
         return []
     code_col = "code" if geographie == "zones" else "code_qp"
-    if "epci_reference" in gdf:   # a neighbour's quartier kept for the transposition has no sheet
-        gdf = gdf[gdf["epci_reference"].map(lambda v: isinstance(v, str) and v != "")]
+    gdf = quartiers_publies(gdf)   # a neighbour's quartier kept for the transposition has no sheet
     return sorted((str(c), str(n)) for c, n in zip(gdf[code_col], gdf[name_col]))

@@ -217,8 +217,10 @@ def _codes(config, geographie: str) -> list[str]:
     layer = GEOGRAPHIES[geographie][1]
     if not gpkg.exists() or layer not in {n for n, _ in pyogrio.list_layers(gpkg)}:
         return []
+    from ..store import quartiers_publies
+
     col = "code" if geographie == "zones" else "code_qp"
-    t = pyogrio.read_dataframe(gpkg, layer=layer, columns=[col], read_geometry=False)
+    t = quartiers_publies(pyogrio.read_dataframe(gpkg, layer=layer, read_geometry=False))
     return sorted(t[col].astype(str))
 
 
