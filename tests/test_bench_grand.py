@@ -1,0 +1,157 @@
+"""The large simulated territory of the benchmarks (observatoire/demo/grand.py), at a tiny size:
+its geometry and codes, its vectorised area weights, and a mirror the pipeline fetches and builds."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from observatoire.demo import grand
+from observatoire.demo.grand import monde_grand, poids_surface
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def monde():
+    return monde_grand(300, 10, seed=7)
+
+
+def test_sizes_codes_and_territory(monde):
+    assert len(monde.iris) == 300
+    assert len(monde.communes) == 129              # round(0.43 × 300)
+    assert len(monde.qpv2024) == 10
+    assert monde.territoire.kind == "departement" and monde.territoire.departements == ["00"]
+    assert set(monde.composition["dep"]) == {"00"} and set(monde.composition["reg"]) == {"00"}
+    assert monde.communes["code_insee"].str.fullmatch(r"00\d{3}").all()
+    assert monde.iris["code_iris"].is_unique
+    assert (monde.iris["code_iris"].str[:5] == monde.iris["code_insee"]).all()
+    # a commune of a single IRIS is « non irisée » (code …0000, type Z), the others 0101, 0102…
+    k = monde.iris.groupby("code_insee")["code_iris"].agg(list)
+    for codes in k:
+        if len(codes) == 1:
+            assert codes[0].endswith("0000")
+        else:
+            assert sorted(c[5:] for c in codes) == [f"01{j:02d}" for j in range(1, len(codes) + 1)]
+    assert set(monde.iris.loc[monde.iris["code_iris"].str.endswith("0000"), "type_iris"]) == {"Z"}
+    assert monde.qpv2024["code_qp"].str.fullmatch(r"QN000\d{2}[A-Z]").all()
+    assert monde.qpv2015["code_qp"].str.fullmatch(r"QP000\d{3}").all()
+    sizes = monde.composition.groupby("siren_epci").size()
+    assert sizes.sum() == 129 and monde.composition["siren_epci"].str.fullmatch(r"\d{9}").all()
+
+
+def test_iris_partition_their_commune(monde):
+    iris, com = monde.iris, monde.communes.set_index("code_insee")
+    area = iris.geometry.area.groupby(iris["code_insee"]).sum()
+    assert np.allclose(area.to_numpy(), com.loc[area.index].geometry.area.to_numpy(), rtol=1e-9)
+    # no two IRIS overlap, every IRIS lies in its commune
+    assert shapely.union_all(iris.geometry.to_numpy()).area == pytest.approx(iris.geometry.area.sum(), rel=1e-9)
+    inside = shapely.within(iris.geometry.to_numpy(), shapely.buffer(com.loc[iris["code_insee"]].geometry.to_numpy(), 1e-6))
+    assert inside.all()
+    pop = iris.groupby("code_insee")["population"].sum()
+    assert np.allclose(pop.to_numpy(), com.loc[pop.index, "population"].to_numpy())
+    # communes of fewer than 5,000 inhabitants are not split, larger ones are
+    n = iris.groupby("code_insee").size()
+    assert (com.loc[n[n == 1].index, "population"] < 5000).all()
+    assert (com.loc[n[n > 1].index, "population"] >= 5000).all()
+
+
+def test_quartiers_do_not_overlap_and_name_their_communes(monde):
+    for q in (monde.qpv2024, monde.qpv2015):
+        g = q.geometry.to_numpy()
+        assert shapely.is_valid(g).all()
+        assert shapely.union_all(g).area == pytest.approx(shapely.area(g).sum(), rel=1e-9)
+    com = monde.communes
+    for code_qp, insee, epci, geom in monde.qpv2024[["code_qp", "insee_com", "siren_epci", "geometry"]].itertuples(index=False):
+        inter = com.geometry.intersection(geom).area
+        touched = com.loc[inter > 100.0]
+        assert insee == ", ".join(sorted(touched["code_insee"])), code_qp
+        assert epci == ", ".join(sorted(set(touched["siren_epci"]))), code_qp
+
+
+def test_same_seed_same_world():
+    a, b = monde_grand(120, 4, seed=3), monde_grand(120, 4, seed=3)
+    assert a.iris.drop(columns="geometry").equals(b.iris.drop(columns="geometry"))
+    assert shapely.equals_exact(a.qpv2024.geometry.to_numpy(), b.qpv2024.geometry.to_numpy(), 0).all()
+
+
+def test_rows_of_rectangles_tile_the_frame():
+    rng = np.random.default_rng(0)
+    poids = np.array([1.0, 1.0, 2.0, 4.0])
+    r = grand._rectangles_en_rangees(poids, 0.0, 0.0, 8.0, 4.0, rng)
+    boxes = shapely.box(*r.T)
+    # 2 rows of 2 rectangles; areas in proportion to the weights: 32 × w / 8
+    assert shapely.area(boxes).tolist() == pytest.approx([4.0, 4.0, 8.0, 16.0])
+    assert shapely.union_all(boxes).equals(shapely.box(0, 0, 8, 4))
+
+
+def test_area_weights_by_hand_and_as_the_package_computes_them(monde):
+    iris = gpd.GeoDataFrame({"code_iris": ["A", "B"]}, geometry=[shapely.box(0, 0, 100, 100),
+                                                                   shapely.box(100, 0, 200, 100)], crs=2154)
+    zone = gpd.GeoDataFrame({"code_qp": ["Q"]}, geometry=[shapely.box(50, 0, 200, 100)], crs=2154)
+    w = poids_surface(iris, zone)
+    # A: 50 × 100 of 100 × 100 → 0,5 ; B: all of it → 1
+    assert w.to_dict("list") == {"code_iris": ["A", "B"], "code": ["Q", "Q"], "w": [0.5, 1.0]}
+    from observatoire.demo.simulation import area_weights
+
+    ref = area_weights(monde.iris, monde.qpv2024).sort_values(["code", "code_iris"]).reset_index(drop=True)
+    ours = poids_surface(monde.iris, monde.qpv2024)
+    assert ours[["code_iris", "code"]].equals(ref[["code_iris", "code"]])
+    assert np.allclose(ours["w"], ref["w"], rtol=1e-12)
+
+
+def test_writer_work_arounds_add_only_what_is_missing():
+    rates = grand._avec_taux_precaires_femmes(lambda c, k: pd.DataFrame({"TX_EMPL_PREC": [10.0, 95.0]}))
+    assert rates(None, None)["TX_EMPL_PREC_F"].tolist() == pytest.approx([10.8, 100.0])   # 1,08 × 10 ; capped
+    fixed = grand._avec_taux_precaires_femmes(lambda c, k: pd.DataFrame({"TX_EMPL_PREC": [10.0],
+                                                                         "TX_EMPL_PREC_F": [12.0]}))
+    assert fixed(None, None)["TX_EMPL_PREC_F"].tolist() == [12.0]
+    counts = grand._avec_allocataires_rsa(lambda: pd.DataFrame({"CNAF_A": [100.0, 5.0], "CNAF_ARSAS": [20.0, 5.0]}))
+    assert counts()["CNAF_ARSA"].tolist() == pytest.approx([22.0, 5.0])                   # socle + 10 % ≤ A
+    from observatoire.demo import ecriture, simules
+
+    before = (ecriture.rates_for_qp, simules.cnaf_counts, simules.area_weights)
+    with grand.correctifs_ecriture(), grand.ecrivains_rapides():
+        assert simules.area_weights is poids_surface
+    assert (ecriture.rates_for_qp, simules.cnaf_counts, simules.area_weights) == before
+
+
+@pytest.mark.slow
+def test_mirror_is_fetched_and_built(tmp_path, monkeypatch):
+    """300 IRIS, 10 quartiers: the mirror (every file simulated) goes through fetch and build."""
+    import json
+
+    import pyogrio
+
+    from observatoire.config import load_config
+    from observatoire.demo.config import write_demo_config
+    from observatoire.pipeline import build
+    from observatoire.sources.fetch import fetch
+
+    monkeypatch.setenv("OBSERVATOIRE_SILENCE", "1")
+    m = monde_grand(300, 10, seed=7)
+    mirror = grand.build_mirror_grand(tmp_path / "miroir", m, seed=7)
+    entries = json.loads((mirror / "manifest.json").read_text(encoding="utf-8"))["fichiers"]
+    assert entries and all(e["simule"] for e in entries.values())
+    base = tmp_path / "base.toml"
+    base.write_text(f'[chemins]\nraw = "{tmp_path}/raw"\nprocessed = "{tmp_path}/processed"\n'
+                    f'cartes = "{tmp_path}/maps"\nportraits = "{tmp_path}/portraits"\n', encoding="utf-8")
+    cfg_path = write_demo_config(mirror, tmp_path, base=base)
+    assert 'departement = "00"' in cfg_path.read_text(encoding="utf-8")
+    cfg = load_config(cfg_path).with_mirror(mirror)
+    fetch(cfg)
+    gpkg = build(cfg)
+    iris = pyogrio.read_dataframe(gpkg, layer="iris", read_geometry=False)
+    assert len(iris) == 300
+    q = pyogrio.read_dataframe(gpkg, layer="qpv_2024", read_geometry=False)
+    assert sorted(q["code_qp"]) == sorted(m.qpv2024["code_qp"])
+    tidy = pd.read_csv(cfg.paths.indicateurs_csv, sep=";", dtype={"code_territoire": str}, encoding="utf-8-sig")
+    assert len(tidy) and tidy["simule"].astype(str).eq("True").all()      # nothing real in a simulated world
+    assert set(tidy.loc[tidy["type_territoire"] == "qpv2024", "code_territoire"]) <= set(m.qpv2024["code_qp"])
+    assert re.fullmatch(r"00\d{3}", tidy.loc[tidy["type_territoire"] == "commune", "code_territoire"].iloc[0])
