@@ -125,6 +125,7 @@ class Mesure:
     executions: list[Execution] = field(default_factory=list)
     note: str = ""
     composee_de: list[str] = field(default_factory=list)   # a sum of other measures (medians)
+    extrapolee: bool = False                                # estimated from samples, not run in full
     valeurs: dict = field(default_factory=dict)             # computed medians for sums / peaks
 
     @property
@@ -402,22 +403,59 @@ class Banc:
         r = 1 if self.a.rapide else (self.a.repetitions_france or self.reps)
         ok = self.run(self.mesure("B4.build", "B4 : France simulée, build", None if reduit else 180, note=note),
                       self.obs("build", *opts), "B4_build", r)
-        ok = ok and self.run(self.mesure("B4.html", "B4 : France simulée, portraits HTML de tous les quartiers",
-                                         None if reduit else 600, note=note),
-                             self.obs("portraits", "--sans-pdf", *opts), "B4_html", r)
+        if ok:
+            ok = self.portraits_france(opts, sorties / "processed" / "observatoire.gpkg", r, None if reduit else 600,
+                                       note)
         if ok and self.a.cartes_france:
             self.run(self.mesure("B4.cartes", "B4 : France simulée, cartes", note=note + " ; sans objectif"),
                      self.obs("maps", *opts), "B4_cartes")
-        parts = [self.mesures[k] for k in ("B4.build", "B4.html", "B4.cartes") if k in self.mesures]
+        parts = [self.mesures[k] for k in ("B4.build", "B4.html.2", "B4.html.6", "B4.html", "B4.cartes")
+                 if k in self.mesures]
         pics = [x.rss_max_mo for p in parts for x in p.reussies]
         m5 = self.mesure("B5", "B5 : pic de mémoire de B4 (le plus grand des processus mesurés)",
-                         None if reduit else 4096, unite="Mo", note=note)
+                         None if reduit else 4096, unite="Mo",
+                         note=note + ("" if "B4.html" not in self.mesures or not self.mesures["B4.html"].extrapolee
+                                      else " ; portraits mesurés sur un échantillon"))
         if pics:
             m5.valeurs = {"rss_max_mo": max(pics), "mur_s": None, "cpu_s": None,
                           "charge_debut": parts[0].mediane("charge_debut"), "charge_fin": parts[-1].mediane("charge_fin")}
             m5.executions = [x for p in parts for x in p.executions]
         if ok and self.a.profil:
             self.profil("B4", cfg, miroir)
+
+    def portraits_france(self, opts: list, gpkg: Path, r: int, objectif: float | None, note: str) -> bool:
+        """Portraits HTML of every quartier: first two samples (``k1`` and ``k2`` sheets, ``--quartier``)
+        give the fixed cost and the cost per sheet; the full run is timed when the extrapolation stays
+        under ``--limite-portraits``, else the extrapolation is the measure (said so)."""
+        import pyogrio
+
+        codes = sorted(pyogrio.read_dataframe(gpkg, layer="qpv_2024", read_geometry=False, columns=["code_qp"])["code_qp"])
+        m = self.mesure("B4.html", "B4 : France simulée, portraits HTML de tous les quartiers", objectif, note=note)
+        k1, k2 = min(2, len(codes)), min(6, len(codes))
+        ech = {}
+        for k in sorted({k1, k2}):
+            me = self.mesure(f"B4.html.{k}", f"B4 : portraits HTML de {k} quartiers (échantillon)", note="hors objectif")
+            sel = [a for c in codes[:k] for a in ("--quartier", c)]
+            if not self.run(me, self.obs("portraits", "--sans-pdf", *sel, *opts), f"B4_html_{k}"):
+                return False
+            ech[k] = me.executions[-1]
+        if k2 > k1:
+            par = {a: max(0.0, (getattr(ech[k2], a) - getattr(ech[k1], a)) / (k2 - k1)) for a in ("mur_s", "cpu_s")}
+        else:
+            par = {a: getattr(ech[k1], a) / max(1, k1) for a in ("mur_s", "cpu_s")}
+        fixe = {a: max(0.0, getattr(ech[k1], a) - k1 * par[a]) for a in ("mur_s", "cpu_s")}
+        estime = {a: fixe[a] + len(codes) * par[a] for a in ("mur_s", "cpu_s")}
+        texte = (f"extrapolé de {k1} et {k2} fiches : {_duree(fixe['mur_s'])} fixes + {_duree(par['mur_s'])} par fiche × "
+                 f"{format_nombre(len(codes))} quartiers (CPU {_duree(fixe['cpu_s'])} + {_duree(par['cpu_s'])} par fiche)")
+        print(f"  B4.html      {texte} ≈ {_duree(estime['mur_s'])}")
+        if estime["mur_s"] <= self.a.limite_portraits:
+            return self.run(m, self.obs("portraits", "--sans-pdf", *opts), "B4_html", r)
+        m.valeurs = {**estime, "rss_max_mo": max(x.rss_max_mo for x in ech.values()),
+                     "charge_debut": ech[k1].charge_debut, "charge_fin": ech[k2].charge_fin}
+        m.extrapolee = True
+        m.note = (note + " ; " if note else "") + texte + (f" ; série complète non lancée (estimation au-delà de "
+                                                          f"--limite-portraits {_duree(self.a.limite_portraits)})")
+        return True
 
     # -- B6 -------------------------------------------------------------------------------------------
     def b6(self) -> None:
@@ -524,7 +562,7 @@ def _nom_fonction(fichier: str, ligne: int, fonction: str) -> str:
 
 ORDRE = ["B1.miroir", "B1.fetch", "B1.build", "B1.cartes", "B1.html", "B1", "B1.pdf", "B2.complet", "B2",
          "B3.miroir", "B3.fetch", "B3.build", "B3.cartes", "B3.html", "B3", "B3.profil", "B4.miroir", "B4.fetch",
-         "B4.build", "B4.html", "B4.cartes", "B4.profil", "B5", "B6.rapide", "B6.complet", "tobler", "cartes"]
+         "B4.build", "B4.html.2", "B4.html.6", "B4.html", "B4.cartes", "B4.profil", "B5", "B6.rapide", "B6.complet", "tobler", "cartes"]
 
 
 def _commit() -> str:
@@ -562,7 +600,8 @@ def lignes_tableau(mesures: list[Mesure]) -> list[list[str]]:
     rows = []
     for m in mesures:
         valeur_mem = m.mediane("rss_max_mo")
-        nb = "somme" if m.composee_de else (f"{len(m.reussies)}" if m.executions else "—")
+        nb = "somme" if m.composee_de else ("extrapolé" if m.extrapolee else
+                                            (f"{len(m.reussies)}" if m.executions else "—"))
         if m.id == "B5":
             nb = "max"
         rows.append([m.id, m.libelle, _objectif(m), _duree(m.mediane("mur_s")) if m.unite == "s" else "—",
@@ -654,6 +693,9 @@ def parse_args(argv):
     ap.add_argument("--france-iris", type=int, default=None, help="taille de la France simulée (IRIS)")
     ap.add_argument("--france-quartiers", type=int, default=None, help="taille de la France simulée (quartiers)")
     ap.add_argument("--sans-shared", action="store_true", help="ignorer ../shared (territoires entièrement simulés)")
+    ap.add_argument("--limite-portraits", type=float, default=1800.0,
+                    help="B4 : ne lancer tous les portraits que si l'extrapolation reste sous ce nombre de secondes "
+                         "(défaut 1 800)")
     ap.add_argument("--delai-max", type=float, default=None, help="arrêter une commande au-delà de ce nombre de secondes")
     ap.add_argument("--garder", action="store_true", help="garder la copie du projet de B2")
     ap.add_argument("--sans-docs", action="store_true", help="ne pas réécrire docs/benchmarks.md")
