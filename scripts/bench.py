@@ -163,6 +163,9 @@ def _duree(s: float | None) -> str:
         return "—"
     if s < 60:
         return f"{format_nombre(s, 1 if s >= 1 else 2)} s"
+    if s >= 3600:
+        h, m = divmod(int(round(s / 60)), 60)
+        return f"{h} h {m:02d} min"
     m, r = divmod(int(round(s)), 60)
     return f"{m} min {r:02d} s"
 
