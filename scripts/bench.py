@@ -328,6 +328,10 @@ class Banc:
                 (dest / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dest / rel, follow_symlinks=False)
         (dest / ".venv").symlink_to(PROJET / ".venv")
+        # « ../shared » of the copy (partner tables named by observatoire.toml) is the project's
+        voisin = dest.parent / "shared"
+        if (PROJET.parent / "shared").is_dir() and not voisin.exists():
+            voisin.symlink_to(PROJET.parent / "shared")
 
     def b2(self) -> None:
         print("\nB2 — « make demo » sans rien à refaire (copie du projet)")

@@ -155,3 +155,54 @@ def test_mirror_is_fetched_and_built(tmp_path, monkeypatch):
     assert len(tidy) and tidy["simule"].astype(str).eq("True").all()      # nothing real in a simulated world
     assert set(tidy.loc[tidy["type_territoire"] == "qpv2024", "code_territoire"]) <= set(m.qpv2024["code_qp"])
     assert re.fullmatch(r"00\d{3}", tidy.loc[tidy["type_territoire"] == "commune", "code_territoire"].iloc[0])
+
+
+# ---------------------------------------------------------------------------------------------------
+# The driver's measuring (scripts/bench.py)
+# ---------------------------------------------------------------------------------------------------
+
+def _bench():
+    import importlib.util
+    import sys
+
+    if "bench_driver" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("bench_driver", ROOT / "scripts" / "bench.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["bench_driver"] = mod      # dataclasses look their module up
+        spec.loader.exec_module(mod)
+    return sys.modules["bench_driver"]
+
+
+def test_a_run_counts_the_cpu_of_children_and_their_exit_code(tmp_path):
+    import sys
+
+    b = _bench()
+    # the measured process waits for a child that burns about 0.4 s of CPU, then exits with 3
+    code = ("import subprocess, sys; subprocess.run([sys.executable, '-c', "
+            "'import time\\nt = time.process_time()\\nwhile time.process_time() - t < 0.4: pass']); sys.exit(3)")
+    x = b.lancer([sys.executable, "-c", code], tmp_path / "j.log", cwd=tmp_path)
+    assert x.code == 3
+    assert x.cpu_s >= 0.4 and x.mur_s >= x.cpu_s * 0.5
+    assert x.rss_max_mo > 1
+    assert (tmp_path / "j.log").read_text().startswith("\n$ ")
+
+
+def test_a_run_past_its_time_limit_is_stopped(tmp_path):
+    import sys
+
+    b = _bench()
+    x = b.lancer([sys.executable, "-c", "import time; time.sleep(30)"], tmp_path / "j.log", cwd=tmp_path, delai_max=0.5)
+    assert x.code == 124 and x.mur_s < 10
+
+
+def test_medians_sums_and_verdicts():
+    b = _bench()
+    runs = [b.Execution(m, c, 100.0, 1.0, 2.0, "2026-01-01T00:00:00", 0) for m, c in ((12.0, 5.0), (30.0, 6.0), (18.0, 7.0))]
+    m = b.Mesure("X", "x", objectif=20, executions=runs)
+    assert (m.mediane("mur_s"), m.mediane("cpu_s")) == (18.0, 6.0)
+    assert m.verdict() == "atteint"
+    m.executions.append(b.Execution(50.0, 9.0, 100.0, 1.0, 2.0, "", 0))
+    assert m.mediane("mur_s") == 24.0 and m.verdict() == "dépassé"       # (18 + 30) / 2
+    echec = b.Mesure("Y", "y", objectif=20, executions=[b.Execution(1.0, 1.0, 1.0, 0, 0, "", 2, "j.log")])
+    assert echec.verdict() == "ÉCHEC" and "code 2" in echec.echec
+    assert b._duree(75) == "1 min 15 s" and b._duree(2.31) == "2,3 s" and b._duree(7200) == "2 h 00 min"
