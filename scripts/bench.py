@@ -126,6 +126,7 @@ class Mesure:
     note: str = ""
     composee_de: list[str] = field(default_factory=list)   # a sum of other measures (medians)
     extrapolee: bool = False                                # estimated from samples, not run in full
+    commit: str = ""                                        # the commit measured
     valeurs: dict = field(default_factory=dict)             # computed medians for sums / peaks
 
     @property
@@ -193,6 +194,7 @@ class Banc:
         self.extraits: dict[str, str] = {}
         self.profils: dict[str, str] = {}
         self.reps = a.repetitions or (1 if a.rapide else 3)
+        self.commit = _commit()
         self.shared = self._shared()
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -206,7 +208,7 @@ class Banc:
         return not self.a.seulement or ident in self.a.seulement
 
     def mesure(self, ident: str, libelle: str, objectif: float | None = None, unite: str = "s", note: str = "") -> Mesure:
-        m = self.mesures.get(ident) or Mesure(ident, libelle, objectif, unite, note=note)
+        m = self.mesures.get(ident) or Mesure(ident, libelle, objectif, unite, note=note, commit=self.commit)
         self.mesures[ident] = m
         return m
 
@@ -480,13 +482,15 @@ class Banc:
         if not self.a.rapide:
             self.run(self.mesure("B6.complet", "B6 : make test (suite complète)", 300, note=note),
                      ["make", "--no-print-directory", "test"], "B6_complet", r)
-        for k in ("B6.rapide", "B6.complet"):   # a failing test is a result, not a failed measure
+        for k in ("B6.rapide", "B6.complet"):   # failing tests are a result, not a failed measure
             m = self.mesures.get(k)
-            if m and m.executions and not m.reussies:
-                codes = {x.code for x in m.executions}
-                if codes <= {1}:
-                    m.note += " ; des tests échouent (code 1)"
-                    for x in m.executions:
+            if m is None or not m.executions:
+                continue
+            resume = resume_pytest(PROJET / m.executions[-1].journal)
+            if resume:
+                m.note += f" ; pytest : {resume}"
+                for x in m.executions:
+                    if x.code in (1, 2):   # 1: pytest, tests failed; 2: make, its recipe failed
                         x.code = 0
 
     # -- tobler, maps ---------------------------------------------------------------------------------
@@ -521,6 +525,13 @@ def dernier_bloc(journal: Path) -> str:
     return text[text.rfind("\n$ ") + 1:].split("\n", 1)[1].strip() if "\n$ " in text else text.strip()
 
 
+def resume_pytest(journal: Path) -> str:
+    """Pytest's closing line of the last command of a log (« 3 failed, 250 passed … in 98.70s »), or ''."""
+    lignes = [ln.strip().strip("=").strip() for ln in dernier_bloc(journal).splitlines()]
+    fin = [ln for ln in lignes if re.search(r"\b\d+ (passed|failed|errors?)\b.* in [\d.]+s", ln)]
+    return fin[-1] if fin else ""
+
+
 def extrait_bench_spatial(journal: Path) -> str:
     """The tobler comparisons and the acceptance criteria of ``bench_spatial.py``."""
     text = dernier_bloc(journal)
@@ -535,21 +546,25 @@ def extrait_bench_spatial(journal: Path) -> str:
 
 
 def texte_profil(prof: Path, n: int = 12) -> str:
-    """The ``n`` costliest functions of a cProfile file, by own time and by cumulated time."""
+    """The ``n`` costliest functions of a cProfile file by own time (all), and the project's own
+    functions by cumulated time (where the stages spend it)."""
     st = pstats.Stats(str(prof))
     total = st.total_tt
     rows = []
     for (fichier, ligne, fonction), (cc, nc, tt, ct, _) in st.stats.items():
-        rows.append((tt, ct, nc, _nom_fonction(fichier, ligne, fonction)))
+        rows.append((tt, ct, nc, _nom_fonction(fichier, ligne, fonction), fichier.replace("\\", "/")))
 
-    def table(key: int, titre: str) -> str:
-        out = [f"{titre} (total {format_nombre(total, 1)} s) :", "",
+    def table(lignes, key: int, titre: str) -> str:
+        out = [f"{titre} (total {format_nombre(total, 1)} s sous cProfile) :", "",
                "| fonction | temps propre (s) | temps cumulé (s) | appels |", "|---|---:|---:|---:|"]
-        for tt, ct, nc, nom in sorted(rows, key=lambda r: -r[key])[:n]:
+        for tt, ct, nc, nom, _ in sorted(lignes, key=lambda r: -r[key])[:n]:
             out.append(f"| `{nom}` | {format_nombre(tt, 1)} | {format_nombre(ct, 1)} | {format_nombre(nc, 0)} |")
         return "\n".join(out)
 
-    return table(0, "Temps propre") + "\n\n" + table(1, "Temps cumulé")
+    projet = [r for r in rows if "/observatoire/" in r[4] and not r[4].endswith(("/cli.py", "/__main__.py"))
+              and r[3].split("(")[-1] != "build)"]
+    return (table(rows, 0, "Fonctions au plus grand temps propre")
+            + "\n\n" + table(projet, 1, "Fonctions du projet au plus grand temps cumulé (hors pipeline.build)"))
 
 
 def _nom_fonction(fichier: str, ligne: int, fonction: str) -> str:
@@ -595,8 +610,8 @@ def _memoire_go() -> float | None:
     return None
 
 
-def entete(debut: str, charge: tuple, fin_charge: tuple) -> list[str]:
-    return [f"- date : {debut} ; commit : {_commit()}",
+def entete(debut: str, commit: str, charge: tuple, fin_charge: tuple) -> list[str]:
+    return [f"- date : {debut} ; commit : {commit}",
             f"- machine : {os.cpu_count()} cœurs, {n(_memoire_go(), 0)} Go de mémoire, Python "
             f"{platform.python_version()}, {platform.system()} {platform.release()}",
             f"- charge (moyenne 1 / 5 / 15 min) au début : {' / '.join(n(c, 1) for c in charge)} ; à la fin : "
@@ -652,18 +667,22 @@ def detail_markdown(mesures: list[Mesure]) -> str:
         runs = "; ".join(f"{_duree(x.mur_s)} mur / {_duree(x.cpu_s)} CPU / {n(x.rss_max_mo, 0)} Mo / charge "
                          f"{n(x.charge_debut, 1)} → {n(x.charge_fin, 1)}"
                          + ("" if x.code == 0 else f" / code {x.code}") for x in m.executions)
-        out.append(f"- **{m.id}** ({m.executions[0].date[:16].replace('T', ' ')}) : {runs}")
+        quand = m.executions[0].date[:16].replace("T", " ") + (f", commit {m.commit.split(' ')[0]}" if m.commit else "")
+        out.append(f"- **{m.id}** ({quand}) : {runs}")
     return "\n".join(out)
 
 
-def ecrire_docs(banc: Banc, rows, debut: str, charge0, charge1, duree: float) -> Path:
+def ecrire_docs(banc: Banc, rows, debut: str, commit: str, charge0, charge1, duree: float,
+                origine: dict | None = None) -> Path:
     doc = PROJET / "docs" / "benchmarks.md"
     intro = doc.read_text(encoding="utf-8").split(MARQUE)[0].rstrip() + "\n\n" if doc.exists() else \
         "# Bancs d'essai\n\n"
     mode = "rapide (--rapide : une exécution, tailles réduites)" if banc.a.rapide else \
         f"complet ({banc.reps} exécutions par mesure, médiane)"
-    parts = [MARQUE, "", "## Dernières mesures", "", *entete(debut, charge0, charge1),
-             f"- mode : {mode} ; durée totale du banc : {_duree(duree)}", "", tableau_markdown(rows), "",
+    reprise = ([f"- mesures reprises des bancs précédents (date et commit de chacune dans le détail) : "
+                f"{', '.join(origine['reprises'])}"] if origine else [])
+    parts = [MARQUE, "", "## Dernières mesures", "", *entete(debut, commit, charge0, charge1),
+             f"- mode : {mode} ; durée de ce banc : {_duree(duree)}", *reprise, "", tableau_markdown(rows), "",
              "### Détail des exécutions", "", detail_markdown(list(banc.mesures.values()))]
     for ident, titre in (("B3", "Où va le temps : build du Nord (cProfile)"),
                          ("B4", "Où va le temps : build de la France simulée (cProfile)")):
@@ -714,20 +733,58 @@ def parse_args(argv):
     return a
 
 
+def _groupe(ident: str) -> str:
+    """The option of ``--seulement`` a measure belongs to (B5 comes with B4)."""
+    g = ident.split(".")[0]
+    return "B4" if g == "B5" else g
+
+
+def reprendre(banc: Banc, chemin: Path, refaites: set[str]) -> dict | None:
+    """Measures of the previous run (``bench/resultats.json``) for the groups not run this time, so that
+    ``--seulement B6`` updates only the B6 rows of the table."""
+    if not chemin.exists():
+        return None
+    try:
+        old = json.loads(chemin.read_text(encoding="utf-8"))
+        for ident, d in old.get("mesures", {}).items():
+            if _groupe(ident) in refaites:
+                continue
+            execs = [Execution(**x) for x in d.pop("executions", [])]
+            banc.mesures[ident] = Mesure(**d, executions=execs)
+        banc.profils.update({k: v for k, v in old.get("profils", {}).items() if k not in refaites})
+        banc.extraits.update({k: v for k, v in old.get("extraits", {}).items() if k not in refaites})
+        for k in ("B3", "B4"):   # the profile files are the reference (the text's layout may have changed)
+            prof = banc.dossier / "profils" / f"{k}.prof"
+            if k not in refaites and f"{k}.profil" in banc.mesures and prof.exists():
+                banc.profils[k] = texte_profil(prof)
+        for k, lire in (("tobler", extrait_bench_spatial), ("cartes", dernier_bloc)):
+            log = banc.journaux / f"{k}.log"
+            if k not in refaites and k not in banc.extraits and k in banc.mesures and log.exists():
+                banc.extraits[k] = lire(log)
+        return old
+    except (ValueError, TypeError, KeyError) as e:
+        print(f"Mesures précédentes illisibles ({chemin} : {e}) : seules les nouvelles sont écrites.")
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     banc = Banc(a)
     banc.dossier.mkdir(parents=True, exist_ok=True)
     debut = dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
+    commit = banc.commit
     charge0 = os.getloadavg()
     t0 = time.perf_counter()
-    print(f"Bancs d'essai — {debut}, commit {_commit()}, charge {' / '.join(n(c, 1) for c in charge0)} "
+    print(f"Bancs d'essai — {debut}, commit {commit}, charge {' / '.join(n(c, 1) for c in charge0)} "
           f"({os.cpu_count()} cœurs) ; journaux dans {banc.journaux}")
     if charge0[0] > (os.cpu_count() or 1):
         print("Attention : la machine est déjà chargée ; les temps muraux seront gonflés (le temps CPU l'est moins).")
-    for ident, etape in (("B1", banc.b1), ("B2", banc.b2), ("B3", banc.b3), ("B4", banc.b4), ("B6", banc.b6),
-                         ("tobler", banc.tobler), ("cartes", banc.cartes)):
-        if banc.veut(ident) or (ident == "B4" and banc.veut("B5")):
+    etapes = (("B1", banc.b1), ("B2", banc.b2), ("B3", banc.b3), ("B4", banc.b4), ("B6", banc.b6),
+              ("tobler", banc.tobler), ("cartes", banc.cartes))
+    lancees = {i for i, _ in etapes if banc.veut(i) or (i == "B4" and banc.veut("B5"))}
+    precedent = reprendre(banc, banc.dossier / "resultats.json", lancees) if a.seulement else None
+    for ident, etape in etapes:
+        if ident in lancees:
             try:
                 etape()
             except KeyboardInterrupt:
@@ -740,18 +797,22 @@ def main(argv: list[str] | None = None) -> int:
     print("\nRésultats (médianes ; CPU = utilisateur + système, processus enfants compris)\n")
     print(tableau_texte(rows))
     for m in mesures:
-        if m.note and m.id in ("B1", "B3", "B4.build", "B6.rapide", "B6.complet"):
+        if m.note and m.id in ("B1", "B3", "B4.build", "B4.html", "B6.rapide", "B6.complet"):
             print(f"  {m.id} : {m.note}")
+    reprises = sorted({_groupe(m.id) for m in mesures} - lancees)
+    origine = {"reprises": reprises, "date": precedent.get("date"), "commit": precedent.get("commit")} \
+        if precedent and reprises else None
     (banc.dossier / "resultats.json").write_text(json.dumps(
-        {"date": debut, "commit": _commit(), "charge_debut": charge0, "charge_fin": charge1,
-         "mesures": {m.id: asdict(m) for m in mesures}}, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        {"date": debut, "commit": commit, "charge_debut": charge0, "charge_fin": charge1, "reprises": origine,
+         "mesures": {m.id: asdict(m) for m in mesures}, "profils": banc.profils, "extraits": banc.extraits},
+        ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     if not a.sans_docs:
-        doc = ecrire_docs(banc, rows, debut, charge0, charge1, duree)
+        doc = ecrire_docs(banc, rows, debut, commit, charge0, charge1, duree, origine)
         print(f"\nÉcrit : {doc.relative_to(PROJET)} ; mesures brutes : {(banc.dossier / 'resultats.json')}")
     rates = [m for m in mesures if m.verdict() in ("dépassé", "ÉCHEC")]
     if rates:
         print("Objectifs non atteints ou mesures en échec : " + ", ".join(m.id for m in rates))
-    return 1 if (a.strict and rates) or any(m.verdict() == "ÉCHEC" for m in mesures) else 0
+    return 1 if (a.strict and rates) or any(m.verdict() == "ÉCHEC" for m in mesures if _groupe(m.id) in lancees) else 0
 
 
 if __name__ == "__main__":
