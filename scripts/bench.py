@@ -591,8 +591,8 @@ def _commit() -> str:
     try:
         h = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJET, capture_output=True, text=True,
                            check=True).stdout.strip()
-        sale = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJET, capture_output=True,
-                              text=True).stdout.strip()
+        sale = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                               ":!docs/benchmarks.md"], cwd=PROJET, capture_output=True, text=True).stdout.strip()
         branche = subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=PROJET, capture_output=True,
                                  text=True).stdout.strip()
         return f"{h} ({branche}{', modifications non validées' if sale else ''})"
