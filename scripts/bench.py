@@ -395,7 +395,7 @@ class Banc:
         n_iris, n_q = self.a.france_iris or n_iris, self.a.france_quartiers or n_q
         reduit = (n_iris, n_q) != (48_000, 1_600)
         print(f"\nB4 — France simulée ({format_nombre(n_iris)} IRIS, {format_nombre(n_q)} quartiers)")
-        base = self.dossier / "france"
+        base = self.dossier / ("france" if not reduit else f"france-{n_iris}-{n_q}")
         miroir = base / "miroir"
         sorties = base / "sorties"
         cmd = [PYTHON, "scripts/simuler_grand_territoire.py", miroir, "--iris", n_iris, "--quartiers", n_q,
@@ -724,7 +724,8 @@ def parse_args(argv):
                          "(défaut 1 800)")
     ap.add_argument("--delai-max", type=float, default=None, help="arrêter une commande au-delà de ce nombre de secondes")
     ap.add_argument("--garder", action="store_true", help="garder la copie du projet de B2")
-    ap.add_argument("--sans-docs", action="store_true", help="ne pas réécrire docs/benchmarks.md")
+    ap.add_argument("--sans-docs", action="store_true",
+                    help="afficher seulement : ne réécrire ni docs/benchmarks.md ni bench/resultats.json")
     ap.add_argument("--strict", action="store_true", help="code de sortie 1 si un objectif n'est pas atteint")
     a = ap.parse_args(argv)
     bad = [s for s in (a.seulement or []) if s not in TOUTES]
@@ -802,10 +803,11 @@ def main(argv: list[str] | None = None) -> int:
     reprises = sorted({_groupe(m.id) for m in mesures} - lancees)
     origine = {"reprises": reprises, "date": precedent.get("date"), "commit": precedent.get("commit")} \
         if precedent and reprises else None
-    (banc.dossier / "resultats.json").write_text(json.dumps(
-        {"date": debut, "commit": commit, "charge_debut": charge0, "charge_fin": charge1, "reprises": origine,
-         "mesures": {m.id: asdict(m) for m in mesures}, "profils": banc.profils, "extraits": banc.extraits},
-        ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    if not a.sans_docs:
+        (banc.dossier / "resultats.json").write_text(json.dumps(
+            {"date": debut, "commit": commit, "charge_debut": charge0, "charge_fin": charge1, "reprises": origine,
+             "mesures": {m.id: asdict(m) for m in mesures}, "profils": banc.profils, "extraits": banc.extraits},
+            ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     if not a.sans_docs:
         doc = ecrire_docs(banc, rows, debut, commit, charge0, charge1, duree, origine)
         print(f"\nÉcrit : {doc.relative_to(PROJET)} ; mesures brutes : {(banc.dossier / 'resultats.json')}")
