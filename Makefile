@@ -259,9 +259,12 @@ test: $(INSTALLED)
 test-rapide: $(INSTALLED)
 	$(BIN)/python -m pytest -q $(PARALLELE) $(RAPIDE)
 
+# Bancs d'essai de bout en bout, hors ligne : tableau dans docs/benchmarks.md (≈ 45 min à 1 h sur 2 cœurs).
+#   make bench BENCH=--rapide            une exécution, France réduite
+#   make bench BENCH="--seulement B1,B2" quelques mesures (les autres lignes sont gardées)
 bench: $(INSTALLED)
-	$(BIN)/python scripts/bench_spatial.py
-	$(BIN)/python scripts/bench_maps.py
+	$(BIN)/python scripts/bench.py $(BENCH)
+	$(BIN)/python scripts/bench_verification.py $(if $(findstring --rapide,$(BENCH)),--rapide)
 
 # -------------------------------------------------------------------------------- clean
 # Generated outputs (every README.md stays), the demo mirror, and the partial files (*.tmp, *.part)
@@ -275,6 +278,6 @@ clean:
 	@echo "Sorties supprimées (data/raw, data/processed, maps, portraits, data/mirror)."
 
 clean-all: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) bench
 
 FORCE:
