@@ -68,11 +68,11 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def neutralise(values: pd.Series) -> pd.Series:
     """Text that a spreadsheet would read as a formula, prefixed with ``'`` (OWASP CSV injection).
 
-    >>> neutralise(pd.Series(["=HYPERLINK(\\"x\\")", "Anzin", "-1", None])).tolist()
+    >>> neutralise(pd.Series(["=HYPERLINK(\\"x\\")", "Anzin", "-1", None], dtype=object)).tolist()
     ['\\'=HYPERLINK("x")', 'Anzin', "'-1", None]
     """
     s = values.astype(object)
-    mask = s.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+    mask = s.str.startswith(_FORMULA_START).fillna(False).astype(bool) if len(s) else pd.Series([], dtype=bool)
     if mask.any():
         s = s.copy()
         s[mask] = "'" + s[mask]

@@ -52,7 +52,7 @@ def _motif_incomplet(n_ok: np.ndarray, n_exp: np.ndarray, quoi: str) -> np.ndarr
 
 
 def sum_units(u: pd.DataFrame, membership: pd.DataFrame, *, quoi: str = "territoires",
-              complet: bool = True, geo: int | None = None, motif: str = "") -> pd.DataFrame:
+              complet: bool = True, geo: int | None = None, motif: str | dict[str, str] = "") -> pd.DataFrame:
     """Sum the parts of each group for every summable indicator.
 
     Parameters
@@ -62,7 +62,8 @@ def sum_units(u: pd.DataFrame, membership: pd.DataFrame, *, quoi: str = "territo
     quoi : French plural noun of the parts for the ``motif`` (« communes », « quartiers »).
     complet : every expected part must have a known figure (references); else the group is ``nd``.
     geo : geography vintage of the groups (default: the parts' latest).
-    motif : caveat written on every published row (« quartiers comptés en entier… »).
+    motif : caveat written on every published row (« quartiers comptés en entier… »), or one per
+        group (``{groupe: motif}``).
 
     Returns
     -------
@@ -119,14 +120,18 @@ def sum_units(u: pd.DataFrame, membership: pd.DataFrame, *, quoi: str = "territo
     with np.errstate(invalid="ignore", divide="ignore"):
         cov_est = np.where(out["den_abs"] > 0, out["cov_w"] / out["den_abs"], np.nan)
     res["couverture"] = np.where(ok, np.where(estime, cov_est, 1.0), n_ok / n_expected)
-    motifs = np.full(len(out), motif, dtype=object)
+    if isinstance(motif, dict):    # one caveat per group
+        motifs = out["groupe"].map(motif).fillna("").to_numpy(dtype=object)
+    else:
+        motifs = np.full(len(out), motif, dtype=object)
+    caveat = motifs.copy()
     incomplete = summable & ~complete & (out["rang"].to_numpy() == 2)
     motifs[incomplete] = _motif_incomplet(n_ok[incomplete], n_expected[incomplete], quoi)
     withheld = summable & (out["rang"].to_numpy() < 2)
     motifs[withheld] = f"au moins un des {quoi} a un chiffre retenu ou non disponible"
     motifs[~summable] = ("non publié à ce niveau par le producteur ; un taux publié sans effectifs, une médiane ou un "
                          "quartile ne se somme pas")
-    res["motif"] = np.where(ok & (motif == ""), "", motifs)
+    res["motif"] = np.where(ok & (caveat == ""), "", motifs)
     return res[COLS]
 
 

@@ -156,16 +156,14 @@ class _Levels:
         q = self.inp.quartiers.get(geo)
         if q is None or q.liste.empty or quartiers.empty:
             return empty_units()
-        frames = []
-        for siren, sub in q.liste.groupby("epci"):
-            debord = sub[sub["debordant"].astype(bool)]
-            motif = ""
-            if len(debord):
-                noms = ", ".join(f"{c} ({n})" for c, n in zip(debord["code"], debord["libelle"]))
-                motif = f"quartiers comptés en entier bien qu'ils débordent de l'EPCI : {noms}"
-            m = pd.DataFrame({"part": sub["code"].astype(str), "groupe": str(siren)})
-            frames.append(sum_units(quartiers, m, quoi="quartiers", geo=geo, motif=motif))
-        return pd.concat(frames, ignore_index=True) if frames else empty_units()
+        liste = q.liste.assign(code=q.liste["code"].astype(str), epci=q.liste["epci"].astype(str))
+        motifs = {}
+        for siren, debord in liste[liste["debordant"].astype(bool)].groupby("epci"):
+            noms = ", ".join(f"{c} ({n})" for c, n in zip(debord["code"], debord["libelle"]))
+            motifs[siren] = f"quartiers comptés en entier bien qu'ils débordent de l'EPCI : {noms}"
+        # every EPCI at once (one group each): a département or France is one pass, not one per EPCI
+        m = pd.DataFrame({"part": liste["code"], "groupe": liste["epci"]})
+        return sum_units(quartiers, m, quoi="quartiers", geo=geo, motif=motifs)
 
     def ensemble_departement(self, geo: int) -> pd.DataFrame:
         q = self.inp.quartiers.get(geo)
