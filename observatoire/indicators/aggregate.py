@@ -121,7 +121,7 @@ def sum_units(u: pd.DataFrame, membership: pd.DataFrame, *, quoi: str = "territo
         cov_est = np.where(out["den_abs"] > 0, out["cov_w"] / out["den_abs"], np.nan)
     res["couverture"] = np.where(ok, np.where(estime, cov_est, 1.0), n_ok / n_expected)
     if isinstance(motif, dict):    # one caveat per group
-        motifs = out["groupe"].map(motif).fillna("").to_numpy(dtype=object)
+        motifs = out["groupe"].map(motif).fillna("").to_numpy(dtype=object, copy=True)
     else:
         motifs = np.full(len(out), motif, dtype=object)
     caveat = motifs.copy()
