@@ -37,6 +37,7 @@ import os
 import platform
 import pstats
 import re
+import shlex
 import shutil
 import signal
 import statistics
@@ -307,8 +308,11 @@ class Banc:
         r = self.reps
         ok = self.run(self.mesure("B1.build", "B1 : build"), self.obs("build", *opts), "B1_build", r)
         ok = ok and self.run(self.mesure("B1.cartes", "B1 : cartes"), self.obs("maps", *opts), "B1_cartes", r)
-        ok = ok and self.run(self.mesure("B1.html", "B1 : portraits HTML"), self.obs("portraits", "--sans-pdf", *opts),
-                             "B1_html", r)
+        # the HTML sheets of every geography make builds: quartiers 2024, 2015 and the watch zones
+        html = " && ".join(shlex.join([str(x) for x in self.obs("portraits", "--sans-pdf", "--geographie", g, *opts)])
+                           for g in ("2024", "2015", "zones"))
+        ok = ok and self.run(self.mesure("B1.html", "B1 : portraits HTML (quartiers 2024, 2015, zones)"),
+                             ["bash", "-c", html], "B1_html", r)
         self.somme("B1", "B1 : démonstration, build + cartes + portraits HTML", ["B1.build", "B1.cartes", "B1.html"], 20)
         if ok:
             self.run(self.mesure("B1.pdf", "B1 : portraits HTML + PDF", note="PDF seuls ≈ cette ligne − portraits HTML"),
@@ -330,6 +334,9 @@ class Banc:
                 (dest / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dest / rel, follow_symlinks=False)
         (dest / ".venv").symlink_to(PROJET / ".venv")
+        # the copy's own « installed » stamp, newer than its pyproject.toml: make must not reinstall the
+        # package into the linked environment (it would point the project's editable install at the copy)
+        (dest / ".installe-banc").touch()
         # « ../shared » of the copy (partner tables named by observatoire.toml) is the project's
         voisin = dest.parent / "shared"
         if (PROJET.parent / "shared").is_dir() and not voisin.exists():
@@ -340,6 +347,7 @@ class Banc:
         copie = self.dossier / "make" / "projet"
         self.copie_projet(copie)
         shared = ["SHARED=" + str(self.shared.parent)] if self.shared else ["SHARED=/nonexistent"]
+        shared.append("INSTALLED=.installe-banc")
         m0 = self.mesure("B2.complet", "B2 : « make demo » complet dans la copie (miroir, PDF compris)",
                          note="hors objectif ; prépare la mesure suivante")
         if not self.run(m0, ["make", "--no-print-directory", "demo", *shared], "B2_make_demo_complet", cwd=copie):
