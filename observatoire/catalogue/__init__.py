@@ -69,6 +69,13 @@ class Indicateur:
 _FIELDS = {f for f in Indicateur.__dataclass_fields__}  # type: ignore[attr-defined]
 
 
+
+def _load_yaml(text: str):
+    """YAML through libyaml when PyYAML has it (ten times faster than the pure-Python loader: the
+    catalogue is read by every stage)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+
 def _to_indicateur(entry: dict[str, Any], where: str) -> Indicateur:
     data = dict(entry)
     extra = {k: data.pop(k) for k in list(data) if k not in _FIELDS}
@@ -84,7 +91,7 @@ def _to_indicateur(entry: dict[str, Any], where: str) -> Indicateur:
 def load_sources(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
     """The ``sources`` block of the catalogue: ``{source_id: {"libelle", "variables", …}}``."""
     p = Path(path) if path else CATALOGUE_FILE
-    raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    raw = _load_yaml(p.read_text(encoding="utf-8")) or {}
     return dict(raw.get("sources", {}) or {}) if isinstance(raw, dict) else {}
 
 
@@ -108,7 +115,7 @@ def load_catalogue(path: str | Path | None = None, validate: bool = True) -> dic
     """
     p = Path(path) if path else CATALOGUE_FILE
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        raw = _load_yaml(p.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
         raise ConfigError(f"Le catalogue n'est pas un YAML valide : {e}", fichier=str(p),
                           correction="corrigez la syntaxe YAML à la ligne indiquée") from e

@@ -313,7 +313,8 @@ def to_number(s: pd.Series) -> np.ndarray:
     num = pd.to_numeric(t, errors="coerce").to_numpy(dtype=float, copy=True)
     redo = np.isnan(num) & (t != "").to_numpy()
     if redo.any():  # decimal comma, grouped thousands
-        cleaned = t[redo].str.replace(_SPACES, "", regex=True).str.replace(",", ".", regex=False)
+        # a pattern string, not the compiled one: pandas then runs it in pyarrow, not cell by cell in Python
+        cleaned = t[redo].str.replace(_SPACES.pattern, "", regex=True).str.replace(",", ".", regex=False)
         num[redo] = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
     return num
 
@@ -444,7 +445,7 @@ def normalise_code(s: pd.Series, width: int) -> tuple[pd.Series, int]:
         fixed = fixed.where(~sci, conv)
     fixed = fixed.str.replace(r"^(\d+)[.,]0+$", r"\1", regex=True)
     if width in (5, 9):
-        fixed = fixed.str.replace(r"^2([ab])", lambda m: "2" + m.group(1).upper(), regex=True)
+        fixed = fixed.str.replace(r"^2a", "2A", regex=True).str.replace(r"^2b", "2B", regex=True)
     short = fixed.str.fullmatch(r"\d+") & (fixed.str.len() < width)
     fixed = fixed.where(~short, fixed.str.zfill(width))
     changed = fixed != raw
