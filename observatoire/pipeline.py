@@ -84,8 +84,9 @@ def population_raster(config: Config, workdir: Path, bbox) -> Path | None:
     return grid_to_raster(grid, col, workdir / "population_200m.tif")
 
 
-def read_stat_tables(config: Config, communes: set[str]) -> list:
-    """Every statistical table present in ``data/raw`` (manifest order), flagged simulated as recorded."""
+def read_stat_tables(config: Config, communes: set[str], variables: set[str] | None = None) -> list:
+    """Every statistical table present in ``data/raw`` (manifest order), flagged simulated as recorded;
+    ``variables``: the producer variables to parse where a reader can select (the catalogue's)."""
     from .progress import suivre
     from .sources.raw import manifest_entries
     from .sources.readers import is_statistical, read_source
@@ -95,7 +96,8 @@ def read_stat_tables(config: Config, communes: set[str]) -> list:
     tables = []
     for rel, entry in suivre(entries, "tableaux statistiques"):
         source = entry.get("source", rel.split("/", 1)[0])
-        tables.extend(read_source(source, config.paths.raw / rel, communes=communes, simule=bool(entry.get("simule"))))
+        tables.extend(read_source(source, config.paths.raw / rel, communes=communes, simule=bool(entry.get("simule")),
+                                  variables=variables))
     return tables
 
 
@@ -319,7 +321,7 @@ def in_background(fn, *args):
 def build(config: Config) -> Path:
     """Run the build stage; returns the GeoPackage path. Nothing is written unless everything succeeds."""
     from . import exports, indicators
-    from .catalogue import load_catalogue
+    from .catalogue import load_catalogue, variables_utilisees
     from .sources.partner import Perimetre, partner_labels, read_partners
     from .spatial.zones import load_zones
     from .indicators.qualite import quality_from_backtest
@@ -346,7 +348,7 @@ def build(config: Config) -> Path:
         e.resume(f"{sum(len(c) for c in crosswalks.values())} pièces ({'dasymétrique' if raster is not None else 'surface'})")
     with etape("Tableaux statistiques") as e:
         publish = set(territory.codes) | set(layers["communes_publiees"]["code_insee"])
-        tables = read_stat_tables(config, publish)
+        tables = read_stat_tables(config, publish, variables_utilisees(catalogue))
         e.resume(f"{len(tables)} tableaux lus")
     inputs = indicator_inputs(config, territory, layers, zones, parts, crosswalks, totals, raster, tables)
     with etape("Vérification des estimations sur les quartiers 2015") as e:
@@ -374,7 +376,7 @@ def build(config: Config) -> Path:
             if Path(spec["fichier"]).exists():
                 libelles.update(partner_labels(spec, config, catalogue))
         # every output replaced together, or none (a full disk leaves the previous run's files); the
-        # workbook is written by a second process meanwhile; the GeoPackage comes last (make keys on it)
+        # workbook is written by a second process meanwhile
         with ecriture_groupee():
             with atomic_path(config.paths.indicateurs_xlsx) as xlsx_tmp:
                 xlsx = in_background(write_xlsx_to, xlsx_tmp, tidy, catalogue, simulated, libelles)
@@ -383,11 +385,11 @@ def build(config: Config) -> Path:
                     exports.write_parquet(tidy, config.paths.processed / "indicateurs.parquet")
                     write_verification_csv(layers["verification_estimations"],
                                            config.paths.processed / "verification_estimations.csv")
+                    out = write_gpkg(layers, config.paths.gpkg)
                 except BaseException:
                     xlsx(quiet=True)   # the worker is done before its temporary file is removed
                     raise
                 xlsx()
-            out = write_gpkg(layers, config.paths.gpkg)
         e.resume(f"{config.paths.gpkg}, indicateurs.csv, .parquet, .xlsx")
     if np.any(tidy["simule"].to_numpy()):
         info("  Les chiffres construits à partir de fichiers simulés portent simule = True dans la table.")

@@ -90,6 +90,15 @@ def test_producer_note_kept_per_figure_not_turned_into_secrecy():
     assert (v, st, note) == (2064.0, "ok", "")  # the census family has no note in this edition
 
 
+def test_only_the_requested_variables_are_parsed():
+    """The build parses only the catalogue's variables of the wide national tables: same values."""
+    tables = read_insee_qpv(REAL / "insee_qpv2015" / "DEMO_2018.csv", variables={"P_POP"})
+    assert {c for t in tables for c in t.data.columns} == {"P_POP"}
+    assert _value(tables, "qpv2015", "QP059016", "P_POP")[0] == 2064.0
+    # a file none of whose variables is wanted gives no table
+    assert read_insee_qpv(REAL / "insee_qpv2015" / "DEMO_2018.csv", variables={"NOPE"}) == []
+
+
 def test_ipro_jobseekers_by_seniority():
     tables = read_insee_qpv(REAL / "insee_qpv2015" / "IPRO_2022.csv")
     # QP059030: ABC 632, ABC_DUR3 122, ABC_DUR4 197, TX_TOT_EMPL 34,9, TX_TOT_EDLIM 33,7

@@ -129,3 +129,17 @@ def load_catalogue(path: str | Path | None = None, validate: bool = True) -> dic
         ind = _to_indicateur(e, str(p))
         out[ind.id] = ind
     return out
+
+
+def variables_utilisees(catalogue: dict[str, Indicateur]) -> set[str]:
+    """Every producer variable the catalogue reads (numerators, denominators, producer values,
+    published rates and their denominators): the readers parse only these columns of the wide
+    national tables."""
+    from .validate import alternatives, expression_variables
+
+    out: set[str] = set()
+    for ind in catalogue.values():
+        for expr in (ind.numerateur, ind.denominateur, ind.variable, ind.taux_publie, ind.denominateur_publie):
+            for alt in alternatives(expr) if expr else []:
+                out.update(expression_variables(alt))
+    return out

@@ -198,7 +198,8 @@ def _level_of_codes(codes: pd.Series, fichier: str) -> str:
 
 def read_insee_qpv(path: str | Path, *, kind: str | None = None, edition: int | None = None,
                    source: str | None = None, member: str | None = None, sheet: str | None = None,
-                   communes: set[str] | None = None, simule: bool = False) -> list[SourceTable]:
+                   communes: set[str] | None = None, simule: bool = False,
+                   variables: set[str] | None = None) -> list[SourceTable]:
     """Read one INSEE quartier table (or IRIS/commune member of a « données par source » file).
 
     Parameters
@@ -209,6 +210,8 @@ def read_insee_qpv(path: str | Path, *, kind: str | None = None, edition: int | 
     source : registry source id written in the tables (default ``insee_qp_<kind>``).
     communes : for IRIS members, keep only the IRIS of these communes (commune members stay whole:
         the département's sums need every commune).
+    variables : parse only the columns of these variables (the catalogue's; ``None``: every declared
+        column). The columns the edition must hold are checked whatever the selection.
 
     Returns
     -------
@@ -256,6 +259,10 @@ def read_insee_qpv(path: str | Path, *, kind: str | None = None, edition: int | 
         lines = raw.lines
     if not len(df):
         return []
+    if variables is not None:
+        present = [c for c in present if spec[c].variable in variables]
+        if not present:
+            return []
     idx = pd.Index(codes.to_numpy(), name="code")
     data, statut = parse_cells(df[present], fichier, idx, lines)
     notes = _notes(df, present, spec, kind, idx)

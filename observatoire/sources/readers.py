@@ -2,7 +2,8 @@
 
 The dispatch from source ids to producer readers lives here, above the producer modules (which never
 import each other): :data:`READERS` maps a source id, or a prefix ending with ``_``, to a function
-``(path, communes, simule) -> list[SourceTable]``.
+``(path, communes, simule, variables) -> list[SourceTable]`` (``variables``: the producer variables
+to parse, ``None`` for all; the wide national quartier tables use it).
 """
 
 from __future__ import annotations
@@ -20,30 +21,30 @@ from . import insee_filosofi, insee_qpv, insee_rp
 from .table import SourceTable
 from .tabular import REFETCH, unreadable
 
-Reader = Callable[[Path, "set[str] | None", bool], list[SourceTable]]
+Reader = Callable[[Path, "set[str] | None", bool, "set[str] | None"], list[SourceTable]]
 
 
-def _rp_ic(path, communes, simule):
+def _rp_ic(path, communes, simule, variables=None):
     return [insee_rp.read_base_ic(path, communes=communes, simule=simule)]
 
 
-def _rp_cc(path, communes, simule):  # kept whole: département and France sums need every commune
+def _rp_cc(path, communes, simule, variables=None):  # kept whole: département and France sums need every commune
     return [insee_rp.read_base_cc(path, simule=simule)]
 
 
-def _filo_iris(path, communes, simule):
+def _filo_iris(path, communes, simule, variables=None):
     return [insee_filosofi.read_filosofi_iris(path, communes=communes, simule=simule)]
 
 
 def _filo_cc(source_id):
-    def read(path, communes, simule):
+    def read(path, communes, simule, variables=None):
         keep = {"commune": set(communes)} if communes is not None else None
         return insee_filosofi.read_filosofi_zip(path, keep, source=source_id, simule=simule)
     return read
 
 
 def _filo_qp(source_id):
-    def read(path, communes, simule):
+    def read(path, communes, simule, variables=None):
         return insee_filosofi.read_filosofi_qp(path, source=source_id, simule=simule)
     return read
 
@@ -51,8 +52,9 @@ def _filo_qp(source_id):
 def _qp(source_id):
     kind = insee_qpv.KINDS[source_id]
 
-    def read(path, communes, simule):
-        return insee_qpv.read_insee_qpv(path, kind=kind, source=source_id, communes=communes, simule=simule)
+    def read(path, communes, simule, variables=None):
+        return insee_qpv.read_insee_qpv(path, kind=kind, source=source_id, communes=communes, simule=simule,
+                                        variables=variables)
     return read
 
 
@@ -99,7 +101,7 @@ _READER_ERRORS = (ValueError, KeyError, IndexError, TypeError)
 
 
 def read_source(source_id: str, path: str | Path, communes: set[str] | None = None,
-                simule: bool = False) -> list[SourceTable]:
+                simule: bool = False, variables: set[str] | None = None) -> list[SourceTable]:
     """Read the raw file ``path`` of the statistical source ``source_id`` into its SourceTables,
     flagged ``simule`` as the raw manifest says. IRIS and commune tables are filtered to ``communes``
     (census commune files are kept whole for the département and France sums).
@@ -118,7 +120,7 @@ def read_source(source_id: str, path: str | Path, communes: set[str] | None = No
         raise ValueError(f"source statistique inconnue : {source_id}")
     path = Path(path)
     try:
-        tables = reader(path, communes, simule)
+        tables = reader(path, communes, simule, variables)
     except ObservatoireError as e:
         _full_path(e, path)
         raise
