@@ -308,16 +308,19 @@ class Banc:
         r = self.reps
         ok = self.run(self.mesure("B1.build", "B1 : build"), self.obs("build", *opts), "B1_build", r)
         ok = ok and self.run(self.mesure("B1.cartes", "B1 : cartes"), self.obs("maps", *opts), "B1_cartes", r)
-        # the HTML sheets of every geography make builds: quartiers 2024, 2015 and the watch zones
-        html = " && ".join(shlex.join([str(x) for x in self.obs("portraits", "--sans-pdf", "--geographie", g, *opts)])
-                           for g in ("2024", "2015", "zones"))
         ok = ok and self.run(self.mesure("B1.html", "B1 : portraits HTML (quartiers 2024, 2015, zones)"),
-                             ["bash", "-c", html], "B1_html", r)
+                             self.html_toutes(opts), "B1_html", r)
         self.somme("B1", "B1 : démonstration, build + cartes + portraits HTML", ["B1.build", "B1.cartes", "B1.html"], 20)
         if ok:
             self.run(self.mesure("B1.pdf", "B1 : portraits HTML + PDF", note="PDF seuls ≈ cette ligne − portraits HTML"),
                      self.obs("portraits", *opts), "B1_pdf", r)
         self.cartes_demo = base / "sorties" / "maps"
+
+    def html_toutes(self, opts) -> list[str]:
+        """The HTML sheets of every geography make builds: quartiers 2024, 2015 and the watch zones."""
+        return ["bash", "-c", " && ".join(shlex.join([str(x) for x in self.obs("portraits", "--sans-pdf", "--geographie",
+                                                                                g, *opts)])
+                                          for g in ("2024", "2015", "zones"))]
 
     # -- B2 -------------------------------------------------------------------------------------------
     def copie_projet(self, dest: Path) -> None:
@@ -390,8 +393,8 @@ class Banc:
                                  "B3_fetch", 1, avant=propre)
             ok = ok and self.run(self.mesure("B3.build", "B3 : build"), self.obs("build", *opts), "B3_build")
             ok = ok and self.run(self.mesure("B3.cartes", "B3 : cartes"), self.obs("maps", *opts), "B3_cartes")
-            ok = ok and self.run(self.mesure("B3.html", "B3 : portraits HTML"), self.obs("portraits", "--sans-pdf", *opts),
-                                 "B3_html")
+            ok = ok and self.run(self.mesure("B3.html", "B3 : portraits HTML (quartiers 2024, 2015, zones)"),
+                                 self.html_toutes(opts), "B3_html")
         self.somme("B3", "B3 : Nord, pipeline complet sans PDF (fetch + build + cartes + HTML)",
                    ["B3.fetch", "B3.build", "B3.cartes", "B3.html"], 90, note=self.b3_note)
         if ok and self.a.profil:
