@@ -2,7 +2,7 @@
 """Write the mirror of a large fully simulated territory (données simulées), for the benchmarks:
 
     python scripts/simuler_grand_territoire.py DEST [--iris 48000] [--quartiers 1600] [--communes N]
-                                                    [--graine 2024] [--lent]
+                                                    [--graine 2024]
 
 A simulated département ``00`` (communes on a grid of rectangles, EPCIs of about 20 communes, IRIS,
 2024 and 2015 quartiers), every file in its official format and marked simulated in
@@ -49,7 +49,7 @@ def _base_config(project: Path, sorties: Path) -> Path:
 
 
 def simuler(dest: Path, n_iris: int, n_quartiers: int, n_communes: int | None = None, graine: int = 2024,
-            sorties: Path | None = None, rapide: bool = True) -> Path:
+            sorties: Path | None = None) -> Path:
     """Write the mirror and its configuration; returns the configuration path."""
     dest = Path(dest).resolve()
     sorties = Path(sorties).resolve() if sorties else dest.parent / f"{dest.name}-sorties"
@@ -59,7 +59,7 @@ def simuler(dest: Path, n_iris: int, n_quartiers: int, n_communes: int | None = 
                  f"{format_nombre(len(monde.qpv2024))} quartiers 2024, {format_nombre(len(monde.qpv2015))} quartiers "
                  f"2015, {format_nombre(monde.composition['siren_epci'].nunique())} EPCI")
     with etape("Fichiers simulés aux formats officiels") as e:
-        build_mirror_grand(dest, monde, seed=graine, rapide=rapide)
+        build_mirror_grand(dest, monde, seed=graine)
         taille = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
         e.resume(f"{dest} ({format_nombre(taille / 1e6, 0)} Mo)")
     base = _base_config(Path.cwd(), sorties)
@@ -81,8 +81,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--graine", type=int, default=2024, help="graine des tirages (défaut 2024)")
     ap.add_argument("--sorties", type=Path, default=None,
                     help="dossier des sorties du pipeline (défaut : DEST-sorties à côté du miroir)")
-    ap.add_argument("--lent", action="store_true",
-                    help="écrire avec les seules fonctions du paquet (sans les versions vectorisées), pour les mesurer")
     a = ap.parse_args(argv)
     if a.iris < 1 or a.quartiers < 0 or a.quartiers > MAX_QPV2024:
         print(f"Erreur : --iris doit être positif et --quartiers entre 0 et {MAX_QPV2024} (codes officiels QN000nnX "
@@ -93,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
               "département).", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    cfg = simuler(a.dest, a.iris, a.quartiers, a.communes, a.graine, a.sorties, rapide=not a.lent)
+    cfg = simuler(a.dest, a.iris, a.quartiers, a.communes, a.graine, a.sorties)
     print(f"Miroir simulé écrit dans {a.dest.resolve()} ({format_nombre(time.perf_counter() - t0, 1)} s).")
     print(f"Configuration : {cfg}")
     print(f"Ensuite : observatoire all --config {cfg} --mirror {a.dest.resolve()}")
