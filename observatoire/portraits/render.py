@@ -340,40 +340,39 @@ def methode_texte(nom_epci: str, geographie: str, ecart_min: int) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ sheet
-def sheet_context(inp: Inputs, code: str, geographie: str = "2024", *,
-                  annees_ecart_min: int | None = None) -> dict[str, Any]:
-    """Everything the sheet template shows for quartier ``code`` (pure function of ``inp``)."""
-    ecart_min = read_annees_ecart_min(inp.config) if annees_ecart_min is None else int(annees_ecart_min)
-    type_t, layer, name_col, _ = GEOGRAPHIES[geographie]
+def _quartier_feature(inp: Inputs, code: str, geographie: str) -> tuple[str, Any]:
+    """Name and geometry of quartier ``code`` in the layer of ``geographie`` (error naming the fix)."""
+    _, layer, name_col, _ = GEOGRAPHIES[geographie]
     gdf = inp.layers.get(layer)
     code_col = "code" if geographie == "zones" else "code_qp"
     sel = gdf[gdf[code_col].astype(str) == code] if gdf is not None else None
     if sel is None or sel.empty:
         raise ObservatoireError(f"Quartier {code} absent de la couche {layer}.", fichier=str(inp.config.paths.gpkg),
                                 correction="vérifiez le code (liste : observatoire portraits sans option)")
-    nom = str(sel[name_col].iloc[0])
-    geom = sel.geometry.iloc[0]
-    communes = _communes_of(inp, code, geographie, geom)
-    in_terr = [c for c in communes if c["dans_territoire"]] or communes
-    commune_principale = in_terr[0] if in_terr else None
-    dep = ""
+    return str(sel[name_col].iloc[0]), sel.geometry.iloc[0]
+
+
+def _departement_of(inp: Inputs, commune_principale: dict | None) -> str:
+    """Département of the quartier's main commune, else the first département of the tidy table."""
     com = inp.layers.get("communes")
     if commune_principale is not None and com is not None and "dep" in com:
         m = com[com["code_insee"].astype(str) == commune_principale["code"]]
-        dep = str(m["dep"].iloc[0]) if len(m) else ""
-    if not dep:
-        codes = inp.table.loc[inp.table["type_territoire"] == "departement", "code_territoire"].unique()
-        dep = str(codes[0]) if len(codes) else ""
-    nom_dep = inp.noms_departements.get(dep, "")
-    code_epci, nom_epci = inp.epci_de(code, geographie)
-    cols = reference_columns(inp, geographie, commune_principale, dep, nom_dep, (code_epci, nom_epci))
-    annee_comp = inp.config.section("portraits").get("annee_comparaison")
-    fiche, annexe = Partie("fiche"), Partie("annexe")
+        if len(m) and str(m["dep"].iloc[0]):
+            return str(m["dep"].iloc[0])
+    codes = inp.table.loc[inp.table["type_territoire"] == "departement", "code_territoire"].unique()
+    return str(codes[0]) if len(codes) else ""
 
-    # all rows (annex), then the columns worth showing
-    rows_by_theme: list[tuple[str, str, list[dict]]] = []
+
+def _theme_order(inp: Inputs) -> list[tuple[str, str]]:
+    """Themes in display order: the declared ones, then any other theme of the catalogue."""
     autres = [i.theme for i in inp.catalogue.values() if i.theme not in THEMES]
-    theme_order = list(THEMES.items()) + [(t, t.replace("_", " ").capitalize()) for t in dict.fromkeys(autres)]
+    return list(THEMES.items()) + [(t, t.replace("_", " ").capitalize()) for t in dict.fromkeys(autres)]
+
+
+def _rows_by_theme(inp: Inputs, theme_order, type_t: str, code: str, cols, ecart_min: int,
+                   annee_comp) -> tuple[list[tuple[str, str, list[dict]]], dict[str, dict]]:
+    """Every indicator row of the quartier, grouped by theme, and the same rows by indicator id."""
+    rows_by_theme: list[tuple[str, str, list[dict]]] = []
     all_rows: dict[str, dict] = {}
     for theme_id, theme_lib in theme_order:
         lignes = []
@@ -386,106 +385,155 @@ def sheet_context(inp: Inputs, code: str, geographie: str = "2024", *,
                 all_rows[ind.id] = r
         if lignes:
             rows_by_theme.append((theme_id, theme_lib, lignes))
-    keep = _keep_columns(list(all_rows.values()), cols)
-    kept_cols = [cols[k] for k in keep]
+    return rows_by_theme, all_rows
 
-    def project(r: dict, partie: Partie, position: bool) -> dict:
-        """A display row for one part: counted copies of the cells of the kept columns."""
-        out = dict(r)
-        out["cellule"] = partie.compter(dict(r["cellule"]))
-        out["references"] = [partie.compter(dict(r["references"][k])) for k in keep]
-        if position:
-            ind = r["ind"]
-            points = [(c["marque"], c["libelle"], cell["valeur"]) for c, cell in zip(kept_cols, out["references"])
-                      if cell.get("valeur") is not None and ind.type != "effectif"]
-            if out["cellule"].get("valeur") is not None and ind.type != "effectif":
-                points.append(("quartier", "Quartier", out["cellule"]["valeur"]))
-            out["position"] = svg.position_strip(points) if out["cellule"].get("valeur") is not None else Markup("")
-        return out
 
-    # page 1: identity and key figures
+def _project_row(r: dict, partie: Partie, keep: list, kept_cols: list[dict], position: bool) -> dict:
+    """A display row for one part: counted copies of the cells of the kept columns (and, for the annex,
+    the strip placing the quartier among its references)."""
+    out = dict(r)
+    out["cellule"] = partie.compter(dict(r["cellule"]))
+    out["references"] = [partie.compter(dict(r["references"][k])) for k in keep]
+    if position:
+        ind = r["ind"]
+        points = [(c["marque"], c["libelle"], cell["valeur"]) for c, cell in zip(kept_cols, out["references"])
+                  if cell.get("valeur") is not None and ind.type != "effectif"]
+        if out["cellule"].get("valeur") is not None and ind.type != "effectif":
+            points.append(("quartier", "Quartier", out["cellule"]["valeur"]))
+        out["position"] = svg.position_strip(points) if out["cellule"].get("valeur") is not None else Markup("")
+    return out
+
+
+def _population(inp: Inputs, type_t: str, code: str) -> dict | None:
+    """The latest published population of the quartier (the latest year when none is published)."""
+    if "population" not in inp.catalogue:
+        return None
+    ind = inp.catalogue["population"]
     population = None
-    if "population" in inp.catalogue:
-        ys = _years(inp, type_t, code, "population")
-        for y in reversed(ys):
-            cell = value_cell(_get(inp, type_t, code, "population", y), inp.catalogue["population"])
-            population = {"cellule": cell, "annee": y,
-                          "source": inp.catalogue["population"].source_libelle or inp.catalogue["population"].source}
-            if cell.get("valeur") is not None:
-                break
-        if population is not None:
-            fiche.compter(population["cellule"])
-    cles_raw = [all_rows[i] for i in key_indicators(inp.catalogue) if i in all_rows]
-    cles = [project(r, fiche, False) for r in cles_raw]
+    for y in reversed(_years(inp, type_t, code, "population")):
+        cell = value_cell(_get(inp, type_t, code, "population", y), ind)
+        population = {"cellule": cell, "annee": y, "source": ind.source_libelle or ind.source}
+        if cell.get("valeur") is not None:
+            break
+    return population
 
-    # page 2: diagnosis
-    facts = select_facts(inp.faits, inp.catalogue, code, type_territoire=type_t, code_ensemble=code_epci,
-                         nom_ensemble=nom_epci,
-                         annee_comparaison=int(annee_comp) if annee_comp is not None else None,
-                         annees_ecart_min=ecart_min)
 
-    # annex
+def _annex_themes(rows_by_theme, annexe: Partie, keep: list, kept_cols: list[dict]) -> list[dict]:
+    """The annex tables, one per theme, with the definitions and sources of their indicators."""
     themes = []
     for theme_id, theme_lib, lignes in rows_by_theme:
-        shown = [project(r, annexe, True) for r in lignes]
+        shown = [_project_row(r, annexe, keep, kept_cols, True) for r in lignes]
         notes = [{"libelle": r["libelle_long"], "texte": " ".join(x for x in (r["ind"].definition, r["ind"].limites) if x)}
                  for r in lignes if r["ind"].definition or r["ind"].limites]
         src = sources_texte([(r["ind"], {r["annee"], r["annee0"]}) for r in lignes], detail=True)
         themes.append({"id": theme_id, "libelle": theme_lib, "lignes": shown, "notes": notes, "source": src})
-    parties = _parts(inp, code, type_t, communes)
-    if parties:
-        for ligne in parties["lignes"]:
-            ligne["cellules"] = [annexe.compter(c) for c in ligne["cellules"]]
-    partenaires = _partners(inp, code)
+    return themes
 
-    mode = mode_provenance(fiche, annexe)
+
+def _diagnostic(inp: Inputs, facts, theme_order, mode: str) -> list[dict[str, Any]]:
+    """The diagnosis sentences grouped by consecutive theme (facts come ordered by the selection)."""
     marque = MARQUE_SIMULE if mode == "mixte" else ""
     theme_rank = {t: k for k, (t, _) in enumerate(theme_order)}
+    libelles = dict(theme_order)
     diagnostic: list[dict[str, Any]] = []
     for f in facts:
         ind = inp.catalogue[f.indicateur]
         if not diagnostic or diagnostic[-1]["theme"] != ind.theme:
-            diagnostic.append({"theme": ind.theme, "libelle": dict(theme_order).get(ind.theme, ind.theme),
+            diagnostic.append({"theme": ind.theme, "libelle": libelles.get(ind.theme, ind.theme),
                                "phrases": [], "rang": theme_rank.get(ind.theme, 99)})
         diagnostic[-1]["phrases"].append({"texte": _mark_sentence(phrase(f, ind, marque), mode),
                                           "indicateur": f.indicateur, "regle": f.regle})
+    return diagnostic
 
-    # sources, method and notes of page 2
+
+def _sheet_sources(inp: Inputs, cles: list[dict], facts, population: dict | None) -> str:
+    """The sources line of page 2: key figures, diagnosis facts and population, with their years."""
     fiche_inds = [(r["ind"], {r["annee"], r["annee0"]}) for r in cles]
     fiche_inds += [(inp.catalogue[f.indicateur], {f.millesime, f.millesime_precedent}) for f in facts]
     if population is not None:
         fiche_inds.insert(0, (inp.catalogue["population"], {population["annee"]}))
+    return sources_texte(fiche_inds)
+
+
+def _verification(inp: Inputs, type_t: str, code: str, geographie: str, all_rows: dict[str, dict]) -> str:
+    """The back-test paragraph for the estimation methods used on a 2024 sheet ("" otherwise)."""
+    if geographie != "2024":
+        return ""
     methodes = {str(_get(inp, type_t, code, i, r["annee"]).methode) for i, r in all_rows.items()
                 if r["cellule"].get("estime")}
-    verification = ""
-    if geographie == "2024":
-        verification = verification_paragraphe(inp.verification, inp.catalogue,
-                                               {m for m in methodes if m in METHODES_ESTIMATION},
-                                               key_indicators(inp.catalogue))
+    return verification_paragraphe(inp.verification, inp.catalogue,
+                                   {m for m in methodes if m in METHODES_ESTIMATION}, key_indicators(inp.catalogue))
+
+
+def _quartier_notes(inp: Inputs, code: str) -> dict:
+    """The analyst's own notes for the quartier (``notes/<code>.md``), if any."""
     notes_dir = inp.config.section("portraits").get("notes", "notes")
     ndir = Path(notes_dir) if Path(notes_dir).is_absolute() else inp.config.paths.root / notes_dir
-    notes_q = read_notes(safe_child(ndir, f"{code}.md", origine=str(inp.config.paths.gpkg)))
-    kind = {"2024": "Quartier prioritaire 2024", "2015": "Quartier prioritaire 2015",
-            "zones": "Zone d'observation"}[geographie]
-    absents_fiche = _absent_notes(cles_raw, cols, keep)
-    absents_annexe = _absent_notes(list(all_rows.values()), cols, keep)
+    return read_notes(safe_child(ndir, f"{code}.md", origine=str(inp.config.paths.gpkg)))
+
+
+KINDS = {"2024": "Quartier prioritaire 2024", "2015": "Quartier prioritaire 2015", "zones": "Zone d'observation"}
+
+
+def sheet_context(inp: Inputs, code: str, geographie: str = "2024", *,
+                  annees_ecart_min: int | None = None) -> dict[str, Any]:
+    """Everything the sheet template shows for quartier ``code`` (pure function of ``inp``).
+
+    Page 1 shows the population and the key figures, page 2 the diagnosis, sources and method, the
+    annex every indicator by theme; ``fiche`` and ``annexe`` count the estimated, weak, simulated and
+    missing cells each part shows, for its notes."""
+    ecart_min = read_annees_ecart_min(inp.config) if annees_ecart_min is None else int(annees_ecart_min)
+    type_t = GEOGRAPHIES[geographie][0]
+    nom, geom = _quartier_feature(inp, code, geographie)
+    communes = _communes_of(inp, code, geographie, geom)
+    in_terr = [c for c in communes if c["dans_territoire"]] or communes
+    commune_principale = in_terr[0] if in_terr else None
+    dep = _departement_of(inp, commune_principale)
+    code_epci, nom_epci = inp.epci_de(code, geographie)
+    cols = reference_columns(inp, geographie, commune_principale, dep, inp.noms_departements.get(dep, ""),
+                             (code_epci, nom_epci))
+    annee_comp = inp.config.section("portraits").get("annee_comparaison")
+    theme_order = _theme_order(inp)
+    rows_by_theme, all_rows = _rows_by_theme(inp, theme_order, type_t, code, cols, ecart_min, annee_comp)
+    keep = _keep_columns(list(all_rows.values()), cols)
+    kept_cols = [cols[k] for k in keep]
+    fiche, annexe = Partie("fiche"), Partie("annexe")
+
+    population = _population(inp, type_t, code)                     # page 1
+    if population is not None:
+        fiche.compter(population["cellule"])
+    cles_raw = [all_rows[i] for i in key_indicators(inp.catalogue) if i in all_rows]
+    cles = [_project_row(r, fiche, keep, kept_cols, False) for r in cles_raw]
+    facts = select_facts(inp.faits, inp.catalogue, code, type_territoire=type_t, code_ensemble=code_epci,
+                         nom_ensemble=nom_epci,                     # page 2
+                         annee_comparaison=int(annee_comp) if annee_comp is not None else None,
+                         annees_ecart_min=ecart_min)
+    themes = _annex_themes(rows_by_theme, annexe, keep, kept_cols)  # annex
+    parties = _parts(inp, code, type_t, communes)
+    if parties:
+        for ligne in parties["lignes"]:
+            ligne["cellules"] = [annexe.compter(c) for c in ligne["cellules"]]
+    mode = mode_provenance(fiche, annexe)
     return {
-        "code": code, "nom": nom, "type": kind, "geographie": geographie, "communes": communes,
+        "code": code, "nom": nom, "type": KINDS[geographie], "geographie": geographie, "communes": communes,
         "commune_principale": commune_principale, "population": population,
         "carte": _locator(inp, code, geographie, geom, nom), "legende_carte": _legende_carte(inp, geographie),
         "cles": cles, "themes": themes, "references": kept_cols, "toutes_references": cols,
-        "parties": parties, "diagnostic": diagnostic, "n_faits": len(facts), "faits": facts,
+        "parties": parties, "diagnostic": _diagnostic(inp, facts, theme_order, mode), "n_faits": len(facts),
+        "faits": facts,
         "n_comparables": n_comparables(inp.faits, inp.catalogue, code, type_territoire=type_t,
                                        code_ensemble=code_epci),
-        "partenaires": partenaires, "notes": notes_q, "sections_notes": SECTIONS_NOTES,
+        "partenaires": _partners(inp, code), "notes": _quartier_notes(inp, code), "sections_notes": SECTIONS_NOTES,
         "mode": mode, "marque_simule": MARQUE_SIMULE,
         "resume_fiche": fiche.resume("cette fiche"), "resume_annexe": annexe.resume("cette annexe"),
         "notes_fiche": fiche.liste_notes(), "notes_annexe": annexe.liste_notes(),
         "estimes_fiche": fiche.n_estimes > 0, "estimes_annexe": annexe.n_estimes > 0,
         "faibles_fiche": fiche.n_faibles > 0, "faibles_annexe": annexe.n_faibles > 0,
-        "absents_fiche": absents_fiche, "absents_annexe": absents_annexe,
-        "sources_fiche": sources_texte(fiche_inds), "methode": methode_texte(nom_epci, geographie, ecart_min),
-        "verification": verification, "nom_epci": nom_epci,
+        "absents_fiche": _absent_notes(cles_raw, cols, keep),
+        "absents_annexe": _absent_notes(list(all_rows.values()), cols, keep),
+        "sources_fiche": _sheet_sources(inp, cles, facts, population),
+        "methode": methode_texte(nom_epci, geographie, ecart_min),
+        "verification": _verification(inp, type_t, code, geographie, all_rows), "nom_epci": nom_epci,
         "marques": [(k, lbl, svg.legend_mark(k)) for k, lbl in svg.legend_entries([c["marque"] for c in kept_cols])],
         "date": fr.format_date(_dt.date.today()),
         "surface_texte": fr.format_nombre(geom.area / 1e4, 1) + "\u00a0ha" if geom is not None else "",

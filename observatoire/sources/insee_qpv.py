@@ -226,6 +226,32 @@ def read_insee_qpv(path: str | Path, *, kind: str | None = None, edition: int | 
     """
     raw = read_table(path, member=member, sheet=sheet, header_keys=("CODGEO",))
     fichier = raw.name
+    kind, edition = _kind_and_edition(fichier, kind, edition)
+    df = raw.frame
+    df.columns = [c.upper() for c in df.columns]
+    spec = TABLES[kind]
+    present = _declared_columns(df, spec, kind, edition, fichier)
+    codes, level, ens = _codes_and_level(df, fichier)
+    lines = raw.lines
+    if communes is not None and level == "iris":  # commune tables stay whole: département sums need them
+        keep = codes.str[:5].isin(set(communes)).to_numpy() | ens
+        df, codes, lines, ens = df[keep], codes[keep], lines[keep], ens[keep]
+    if variables is not None:
+        present = [c for c in present if spec[c].variable in variables]
+    if not len(df) or not present:
+        return []
+    idx = pd.Index(codes.to_numpy(), name="code")
+    data, statut = parse_cells(df[present], fichier, idx, lines)
+    notes = _notes(df, present, spec, kind, idx)
+    lib = pd.Series(df["LIBGEO"].to_numpy(), index=idx) if "LIBGEO" in df.columns else None
+    return [t for famille in dict.fromkeys(spec[c].famille for c in present)
+            for t in _family_tables(famille, [c for c in present if spec[c].famille == famille], spec,
+                                    (data, statut, notes), lib, ens, level=level, kind=kind, edition=edition,
+                                    source=source or f"insee_qp_{kind.lower()}", fichier=fichier, simule=simule)]
+
+
+def _kind_and_edition(fichier: str, kind: str | None, edition: int | None) -> tuple[str, int]:
+    """The table's kind (DEMO, IPRO…) and edition, given or read from the official file name."""
     kind = (kind or table_kind(fichier) or "").upper()
     if kind not in TABLES:
         raise FormatError(f"Type de tableau Insee par quartier inconnu pour « {Path(fichier).name} » (DEMO, IPRO, "
@@ -235,62 +261,61 @@ def read_insee_qpv(path: str | Path, *, kind: str | None = None, edition: int | 
     if edition is None:
         raise FormatError("Année d'édition introuvable dans le nom du fichier.", fichier=fichier,
                           correction="gardez le nom officiel du fichier, qui porte l'année (DEMO_2022.csv)")
-    df = raw.frame
-    df.columns = [c.upper() for c in df.columns]
+    return kind, edition
+
+
+def _declared_columns(df: pd.DataFrame, spec: dict[str, Colonne], kind: str, edition: int,
+                      fichier: str) -> list[str]:
+    """The declared columns the file holds; error when ``CODGEO`` or a column of the edition is missing."""
     if "CODGEO" not in df.columns:
         raise missing_columns_error(fichier, ["CODGEO"], list(df.columns), "Insee par quartier", __name__)
-    spec = TABLES[kind]
     expected = [c for c, col in spec.items() if col.attendue(edition) and col.editions != (None, None)]
     missing = [c for c in expected if c not in df.columns]
     present = [c for c in spec if c in df.columns]
     if missing or not present:
         raise missing_columns_error(fichier, missing or list(spec)[:6], list(df.columns),
                                     f"Insee par quartier {kind} {edition}", __name__)
+    return present
+
+
+def _codes_and_level(df: pd.DataFrame, fichier: str) -> tuple[pd.Series, str, np.ndarray]:
+    """Normalised codes, the level (from the member name, else from the codes' shape) and the mask of
+    the « Ensemble » row (all quartiers of France)."""
     level_name = _level_from_name(fichier)
     codes, _ = normalise_code(df["CODGEO"], 5 if level_name == "commune" else 9 if level_name == "iris" else 0)
     ens = codes.str.upper().eq("ENSEMBLE").to_numpy()
     level = level_name or _level_of_codes(codes, fichier)
     if level == "iris" and codes[~ens].str.len().ne(9).any():
         level = _level_of_codes(codes, fichier)
-    if communes is not None and level == "iris":  # commune tables stay whole: département sums need them
-        keep = codes.str[:5].isin(set(communes)).to_numpy() | ens
-        df, codes, lines, ens = df[keep], codes[keep], raw.lines[keep], ens[keep]
-    else:
-        lines = raw.lines
-    if not len(df):
-        return []
-    if variables is not None:
-        present = [c for c in present if spec[c].variable in variables]
-        if not present:
-            return []
-    idx = pd.Index(codes.to_numpy(), name="code")
-    data, statut = parse_cells(df[present], fichier, idx, lines)
-    notes = _notes(df, present, spec, kind, idx)
-    lib = pd.Series(df["LIBGEO"].to_numpy(), index=idx) if "LIBGEO" in df.columns else None
+    return codes, level, ens
+
+
+def _family_tables(famille: str, cols: list[str], spec: dict[str, Colonne], parsed, lib: pd.Series | None,
+                   ens: np.ndarray, *, level: str, kind: str, edition: int, source: str, fichier: str,
+                   simule: bool) -> list[SourceTable]:
+    """The tables of one family of columns: the quartiers (or IRIS, communes) and the Ensemble row.
+
+    A family's vintage is the edition shifted by :data:`DECALAGES` (income tables describe the year
+    before); two columns of one variable keep the first."""
+    names = {c: spec[c].variable for c in cols}
+    d, s, n = (x[cols].rename(columns=names) for x in parsed)
+    first = ~d.columns.duplicated()
+    d, s, n = d.loc[:, first], s.loc[:, first], n.loc[:, first]
+    millesime = edition + DECALAGES.get((kind, famille), 0)
     geo = 2024 if level == "qpv2024" else 2015 if level == "qpv2015" else edition + 1
     out = []
-    for famille in dict.fromkeys(spec[c].famille for c in present):
-        cols = [c for c in present if spec[c].famille == famille]
-        names = {c: spec[c].variable for c in cols}
-        d = data[cols].rename(columns=names)
-        s = statut[cols].rename(columns=names)
-        n = notes[cols].rename(columns=names)
-        first = ~d.columns.duplicated()
-        d, s, n = d.loc[:, first], s.loc[:, first], n.loc[:, first]
-        millesime = edition + DECALAGES.get((kind, famille), 0)
-        src = source or f"insee_qp_{kind.lower()}"
-        for sel, niveau, code_idx in ((~ens, level, None), (ens, f"ensemble_qpv{2024 if level == 'qpv2024' else 2015}_france",
-                                                             CODE_ENSEMBLE_FRANCE)):
-            if not sel.any() or (niveau.startswith("ensemble") and level not in ("qpv2015", "qpv2024")):
-                continue
-            dd, ss, nn = d[sel].copy(), s[sel].copy(), n[sel].copy()
-            if code_idx is not None:
-                dd.index = ss.index = nn.index = pd.Index([code_idx], name="code")
-            ll = lib[sel] if lib is not None and code_idx is None else None
-            out.append(SourceTable(source=src, niveau=niveau, millesime=millesime,
-                                   millesime_geographie=geo if not niveau.startswith("ensemble") else geo,
-                                   data=dd.astype(float), statut=ss.astype(object), simule=simule,
-                                   libelles=ll, fichier=fichier, notes=nn.astype(object)))
+    for sel, niveau, code_idx in ((~ens, level, None),
+                                  (ens, f"ensemble_qpv{2024 if level == 'qpv2024' else 2015}_france",
+                                   CODE_ENSEMBLE_FRANCE)):
+        if not sel.any() or (code_idx is not None and level not in ("qpv2015", "qpv2024")):
+            continue
+        dd, ss, nn = d[sel].copy(), s[sel].copy(), n[sel].copy()
+        if code_idx is not None:
+            dd.index = ss.index = nn.index = pd.Index([code_idx], name="code")
+        ll = lib[sel] if lib is not None and code_idx is None else None
+        out.append(SourceTable(source=source, niveau=niveau, millesime=millesime, millesime_geographie=geo,
+                               data=dd.astype(float), statut=ss.astype(object), simule=simule,
+                               libelles=ll, fichier=fichier, notes=nn.astype(object)))
     return out
 
 
