@@ -332,6 +332,69 @@ class BaseFaits:
         return p
 
 
+def _gap(v: float, ref: float, pv: np.ndarray, ind: Indicateur) -> tuple[float | None, float | None, bool]:
+    """Rule 5: the gap to the reference, its z-score among the peers and whether it is marked (above
+    the indicator's threshold and, with enough peers, above :data:`DISPERSION_MIN` standard deviations)."""
+    s = float(np.std(pv)) if len(pv) >= MIN_PAIRS else 0.0
+    seuil, _ = seuil_ecart(ind)
+    d = ecart(v, ref, ind)
+    d_abs = None if d is None else abs(arrondi(v, ind) - arrondi(ref, ind))  # gap in the value's unit
+    z_ecart = (arrondi(v, ind) - arrondi(ref, ind)) / s if s > 0 else None
+    marque = d is not None and abs(d) >= seuil - 1e-9 and (s <= 0 or d_abs >= DISPERSION_MIN * s - 1e-9)
+    return d, z_ecart, marque
+
+
+@dataclass
+class _Change:
+    """Rule 6: the quartier's change since ``t0`` against its reference's, among its peers' changes."""
+
+    t0: int | None = None
+    v0: float | None = None
+    delta: float | None = None
+    delta_ref: float | None = None
+    z: float | None = None
+    sim_v0: bool = False
+    sim_ref0: bool = False
+    marquee: bool = False
+
+
+def _change(base: BaseFaits, ind: Indicateur, key: tuple[str, str], ens_key: tuple[str, str], peer_type: str,
+            peers: dict, v: float, ref: float, t0: int | None) -> _Change:
+    """Rule 6 for the quartier ``key`` = (type, code) against its set ``ens_key`` since ``t0``."""
+    out = _Change(t0=t0)
+    if t0 is None:
+        return out
+    out.v0, out.sim_v0, _ = base.ok[(ind.id, *key, t0)]
+    out.delta = change(v, out.v0, ind)
+    ref0 = base.get(ind.id, *ens_key, t0)
+    if out.delta is None or ref0 is None:
+        return out
+    out.sim_ref0 = ref0[1]
+    out.delta_ref = change(ref, ref0[0], ind)
+    if out.delta_ref is None:
+        return out
+    before = base.by_year.get((ind.id, peer_type, t0), {})
+    deltas = [dd for c, x in peers.items() if c in before and (dd := change(x, before[c], ind)) is not None]
+    sd = float(np.std(deltas)) if len(deltas) >= MIN_PAIRS else 0.0
+    seuil_e, _ = seuil_evolution(ind)
+    diff = out.delta - out.delta_ref
+    out.z = diff / sd if sd > 0 else None
+    out.marquee = (abs(out.delta) >= seuil_e - 1e-9 and abs(diff) >= seuil_e - 1e-9
+                   and (sd <= 0 or abs(diff) >= DISPERSION_MIN * sd - 1e-9))
+    return out
+
+
+def _rank(v: float, pv: np.ndarray, ind: Indicateur, n_quartiers: int, hors_pairs: bool) -> int | None:
+    """Rule 8: the quartier's rank among its peers (1 = highest), when the peers cover at least half of
+    the quartiers with a figure."""
+    n = len(pv)
+    if n < MIN_PAIRS or 2 * (n - hors_pairs) < n_quartiers:
+        return None
+    vr = arrondi(v, ind)
+    higher, lower = int((pv > vr).sum()), int((pv < vr).sum())
+    return 1 if higher == 0 else (n if lower == 0 else higher + 1)
+
+
 def indicator_fact(base: BaseFaits | pd.DataFrame, ind: Indicateur, code: str, *,
                    type_territoire: str = "qpv2024", code_ensemble: str, nom_ensemble: str,
                    annee_comparaison: int | None = None, annees_ecart_min: int = 5) -> Fact | None:
@@ -342,84 +405,46 @@ def indicator_fact(base: BaseFaits | pd.DataFrame, ind: Indicateur, code: str, *
         return None
     k3 = (ind.id, type_territoire, code)
     ys = base.years.get(k3)
-    if not ys:
-        return None
+    if not ys or base.latest.get(k3, ys[-1]) != ys[-1]:
+        return None                                   # no figure, or the latest is withheld or unusable
     t = ys[-1]
-    if base.latest.get(k3, t) != t:
-        return None                                   # the latest figure is withheld or unusable
     v, sim_v, src = base.ok[(ind.id, type_territoire, code, t)]
     ens_type = ENSEMBLE[type_territoire]
     ref_row = base.get(ind.id, ens_type, code_ensemble, t)
     if ref_row is None:
         return None
     ref, sim_ref, _ = ref_row
-
     peer_type = PAIRS[type_territoire]
     peers = base.peers(ind.id, peer_type, t, code, v)
-    n = len(peers)
     pv = np.array([arrondi(x, ind) for x in peers.values()])
-    s = float(np.std(pv)) if n >= MIN_PAIRS else 0.0
-
-    # rule 5: gap
-    seuil, _ = seuil_ecart(ind)
-    d = ecart(v, ref, ind)
-    d_abs = None if d is None else (abs(arrondi(v, ind) - arrondi(ref, ind)))  # gap in the value's unit
-    z_ecart = (arrondi(v, ind) - arrondi(ref, ind)) / s if s > 0 else None
-    ecart_marque = d is not None and abs(d) >= seuil - 1e-9 and (s <= 0 or d_abs >= DISPERSION_MIN * s - 1e-9)
-
-    # rule 6: change
+    d, z_ecart, ecart_marque = _gap(v, ref, pv, ind)
     t0 = comparison_year(ys, t, ind, src, annee_comparaison=annee_comparaison, annees_ecart_min=annees_ecart_min)
-    v0 = delta = delta_ref = z_evol = None
-    sim_v0 = sim_ref0 = False
-    evolution_marquee = False
-    seuil_e, unite_e = seuil_evolution(ind)
-    if t0 is not None:
-        v0, sim_v0, _ = base.ok[(ind.id, type_territoire, code, t0)]
-        delta = change(v, v0, ind)
-        ref0 = base.get(ind.id, ens_type, code_ensemble, t0)
-        if delta is not None and ref0 is not None:
-            sim_ref0 = ref0[1]
-            delta_ref = change(ref, ref0[0], ind)
-            before = base.by_year.get((ind.id, peer_type, t0), {})
-            deltas = [dd for c, x in peers.items() if c in before
-                      and (dd := change(x, before[c], ind)) is not None]
-            sd = float(np.std(deltas)) if len(deltas) >= MIN_PAIRS else 0.0
-            if delta_ref is not None:
-                diff = delta - delta_ref
-                z_evol = diff / sd if sd > 0 else None
-                evolution_marquee = (abs(delta) >= seuil_e - 1e-9 and abs(diff) >= seuil_e - 1e-9
-                                     and (sd <= 0 or abs(diff) >= DISPERSION_MIN * sd - 1e-9))
-
-    if not (ecart_marque or evolution_marquee):
+    ch = _change(base, ind, (type_territoire, code), (ens_type, code_ensemble), peer_type, peers, v, ref, t0)
+    if not (ecart_marque or ch.marquee):
         return None
-    # rule 7: score
-    scores = {}
+    scores = {}                                       # rule 7: score
     if ecart_marque:
-        scores["ecart"] = abs(z_ecart) if z_ecart is not None else abs(d) / seuil
-    if evolution_marquee:
-        scores["evolution"] = abs(z_evol) if z_evol is not None else abs(delta - delta_ref) / seuil_e
+        scores["ecart"] = abs(z_ecart) if z_ecart is not None else abs(d) / seuil_ecart(ind)[0]
+    if ch.marquee:
+        scores["evolution"] = abs(ch.z) if ch.z is not None else abs(ch.delta - ch.delta_ref) / seuil_evolution(ind)[0]
     regle = max(scores, key=lambda k: scores[k])       # dict order breaks ties: ecart first
-
-    rang = None
     n_quartiers = base.count.get((ind.id, peer_type, t), 0)
-    if n >= MIN_PAIRS and 2 * (n - (peer_type != type_territoire)) >= n_quartiers:
-        vr = arrondi(v, ind)
-        higher, lower = int((pv > vr).sum()), int((pv < vr).sum())
-        rang = 1 if higher == 0 else (n if lower == 0 else higher + 1)
+    hors_pairs = peer_type != type_territoire
+    rang = _rank(v, pv, ind, n_quartiers, hors_pairs)
+    m = ch.marquee
     return Fact(indicateur=ind.id, regle=regle, score=float(scores[regle]), valeur=v, millesime=t,
-                reference=ref, reference_libelle=nom_ensemble, valeur_precedente=v0 if evolution_marquee else None,
-                millesime_precedent=t0 if evolution_marquee else None,
-                evolution=delta if evolution_marquee else None, evolution_unite=unite_e,
-                evolution_reference=delta_ref if evolution_marquee else None,
-                rang=rang, n_pairs=n if rang is not None else None,
-                n_quartiers=n_quartiers, hors_pairs=peer_type != type_territoire,
-                z_ecart=z_ecart, z_evolution=z_evol, ecart=d, ecart_marque=ecart_marque,
-                evolution_marquee=evolution_marquee, ampleur=ampleur(v, ref, ind) if ecart_marque else "",
+                reference=ref, reference_libelle=nom_ensemble, valeur_precedente=ch.v0 if m else None,
+                millesime_precedent=t0 if m else None, evolution=ch.delta if m else None,
+                evolution_unite=seuil_evolution(ind)[1], evolution_reference=ch.delta_ref if m else None,
+                rang=rang, n_pairs=len(pv) if rang is not None else None,
+                n_quartiers=n_quartiers, hors_pairs=hors_pairs,
+                z_ecart=z_ecart, z_evolution=ch.z, ecart=d, ecart_marque=ecart_marque,
+                evolution_marquee=m, ampleur=ampleur(v, ref, ind) if ecart_marque else "",
                 theme=ind.theme, type_reference=ens_type,
                 geographie_reference="2015" if type_territoire == "qpv2015" else "",
                 simule_valeur=sim_v, simule_reference=sim_ref,
-                simule_precedent=sim_v0 if evolution_marquee else False,
-                simule_reference_precedente=sim_ref0 if evolution_marquee else False)
+                simule_precedent=ch.sim_v0 if m else False,
+                simule_reference_precedente=ch.sim_ref0 if m else False)
 
 
 def n_comparables(base: BaseFaits, catalogue: dict[str, Indicateur], code: str, *, type_territoire: str,
