@@ -159,8 +159,6 @@ def validate_entries(entries, where: str, sources: Mapping[str, Any] | None = No
         The ``sources`` block: ``{source_id: {"variables": [...]}}``. When given, ``source`` must be
         one of its ids and every variable of an expression must be declared by that source.
     """
-    from .vocabulaire import THEMES, TYPES, UNITES
-
     declared = declared_variables(sources)
     if not isinstance(entries, list):
         raise ConfigError("Le catalogue doit contenir une liste « indicateurs » (catalogue must hold a "
@@ -169,102 +167,118 @@ def validate_entries(entries, where: str, sources: Mapping[str, Any] | None = No
                           "par indicateur")
     seen: dict[str, str] = {}
     for i, e in enumerate(entries):
-        label = str(e.get("id")) if isinstance(e, dict) and e.get("id") else f"n° {i + 1}"
-        if not isinstance(e, dict):
-            raise _err(where, label, "id", "l'entrée n'est pas un dictionnaire de champs.",
-                       "écrivez chaque indicateur comme « - id: … » suivi de ses champs")
-        for f in REQUIRED:
-            if e.get(f) is None or (isinstance(e.get(f), str) and not e.get(f).strip()):
-                raise _err(where, label, f, "champ obligatoire absent ou vide (missing field).",
-                           f"ajoutez « {f}: … » à l'entrée")
-        ident = str(e["id"])
-        if not _ID.match(ident):
-            raise _err(where, label, "id", f"« {ident} » n'est pas un identifiant en minuscules_soulignées.",
-                       "utilisez des lettres minuscules, chiffres et « _ », ex. taux_emploi_15_64")
-        alias = e.get("alias") or []
-        if isinstance(alias, str):
-            alias = [alias]
-        if not isinstance(alias, list):
-            raise _err(where, ident, "alias", "liste d'identifiants attendue.", "ex. alias: [part_0_14]")
-        names = [ident] + [str(a) for a in alias]
-        for n in names:
-            if n in seen:
-                raise _err(where, ident, "id" if n == ident else "alias",
-                           f"identifiant « {n} » en double (déjà utilisé par « {seen[n]} »).",
-                           "donnez un identifiant unique à chaque indicateur")
-            seen[n] = ident
-        if e["theme"] not in THEMES:
-            raise _err(where, ident, "theme", f"thème inconnu « {e['theme']} ».",
-                       f"choisissez parmi : {', '.join(THEMES)}")
-        if e["unite"] not in UNITES:
-            raise _err(where, ident, "unite", f"unité inconnue « {e['unite']} ».",
-                       f"choisissez parmi : {', '.join(UNITES)}")
-        if e["type"] not in TYPES:
-            raise _err(where, ident, "type", f"type inconnu « {e['type']} ».",
-                       f"choisissez parmi : {', '.join(TYPES)}")
-        if e["polarite"] not in (-1, 0, 1) or isinstance(e["polarite"], bool):
-            raise _err(where, ident, "polarite", f"polarité « {e['polarite']} » invalide.",
-                       "1 (valeur élevée = plus fragile), -1 (valeur élevée = plus favorable) ou 0")
-        ech = e["echelles"]
-        if not isinstance(ech, list) or not ech:
-            raise _err(where, ident, "echelles", "liste d'échelles attendue.",
-                       "ex. echelles: [iris, commune, qpv2024]")
-        for x in ech:
-            if x not in ECHELLES:
-                raise _err(where, ident, "echelles", f"échelle inconnue « {x} ».",
-                           f"choisissez parmi : {', '.join(ECHELLES)}")
-        if "facteur" in e:
-            f = e["facteur"]
-            if isinstance(f, bool) or not isinstance(f, (int, float)) or f <= 0:
-                raise _err(where, ident, "facteur", f"« {f} » n'est pas un nombre positif.",
-                           "ex. facteur: 0.0833333333 pour passer d'un revenu annuel à mensuel")
-        if e.get("decimales") is not None and (not isinstance(e["decimales"], int) or e["decimales"] < 0):
-            raise _err(where, ident, "decimales", f"« {e['decimales']} » n'est pas un entier positif.",
-                       "ex. decimales: 1")
-        if declared is not None and e["source"] not in declared:
-            raise _err(where, ident, "source", f"source inconnue « {e['source']} ».",
-                       f"choisissez parmi : {', '.join(declared)} (bloc « sources » en tête du fichier)")
-        needed = {"ratio": ("numerateur", "denominateur"), "valeur_producteur": ("variable",)}.get(e["type"], ())
-        for f in needed:
-            if not e.get(f):
-                raise _err(where, ident, f, f"champ obligatoire pour le type « {e['type']} ».",
-                           f"ajoutez « {f}: … »")
-        if e["type"] == "effectif" and not (e.get("variable") or e.get("numerateur")):
-            raise _err(where, ident, "variable", "un effectif a besoin d'une variable.",
-                       "ajoutez « variable: … »")
-        if e["type"] == "valeur_producteur" and e.get("denominateur"):
-            raise _err(where, ident, "denominateur",
-                       "une valeur du producteur (médiane, quartile) ne se recalcule pas en ratio.",
-                       "retirez « denominateur » ou choisissez le type « ratio »")
-        src_den = e.get("source_denominateur")
-        if src_den is not None and declared is not None and src_den not in declared:
-            raise _err(where, ident, "source_denominateur", f"source inconnue « {src_den} ».",
-                       f"choisissez parmi : {', '.join(declared)}")
-        if e.get("denominateur_publie") and not e.get("taux_publie"):
-            raise _err(where, ident, "denominateur_publie", "un dénominateur publié accompagne un taux publié.",
-                       "ajoutez « taux_publie: … » ou retirez « denominateur_publie »")
-        if e.get("taux_publie") and e["type"] != "ratio":
-            raise _err(where, ident, "taux_publie", "seul un ratio a un taux publié (une valeur du producteur "
-                       "est déjà reprise telle quelle).", "retirez « taux_publie » ou choisissez le type « ratio »")
-        for f in ("numerateur", "denominateur", "variable", "taux_publie", "denominateur_publie"):
-            if not e.get(f):
-                continue
-            src = src_den if (f == "denominateur" and src_den) else e["source"]
-            try:
-                alts = alternatives(str(e[f]))
-                names_f = [n for a in alts for n in expression_variables(a)]
-            except ExpressionError as x:
-                raise _err(where, ident, f, f"{x}.", "écrivez une formule avec + - * / et des noms de variables") from None
-            if f in ("variable", "taux_publie", "denominateur_publie") and (
-                    len(alts) != 1 or len(names_f) != 1 or str(e[f]).strip() != names_f[0]):
-                raise _err(where, ident, f, f"« {e[f]} » doit être un seul nom de variable.",
-                           "pour une formule, utilisez numerateur (et denominateur)")
-            if declared is not None:
-                known = declared[src] if f != "denominateur_publie" else set().union(*declared.values())
-                unknown = [n for n in dict.fromkeys(names_f) if n not in known]
-                if unknown:
-                    raise _err(where, ident, f,
-                               f"variable inconnue {', '.join(unknown)} pour la source « {src} » "
-                               "(unknown variable).",
-                               "corrigez le nom (sans millésime : P_POP1564 et non P22_POP1564) ou déclarez "
-                               f"la variable dans sources → {src} → variables")
+        ident = _check_identity(e, i, where, seen)
+        _check_vocabulary(e, ident, where)
+        _check_type_fields(e, ident, where, declared)
+        _check_expressions(e, ident, where, declared)
+
+
+def _check_identity(e, i: int, where: str, seen: dict[str, str]) -> str:
+    """Required fields, identifier and aliases (unique across the catalogue, recorded in ``seen``)."""
+    label = str(e.get("id")) if isinstance(e, dict) and e.get("id") else f"n° {i + 1}"
+    if not isinstance(e, dict):
+        raise _err(where, label, "id", "l'entrée n'est pas un dictionnaire de champs.",
+                   "écrivez chaque indicateur comme « - id: … » suivi de ses champs")
+    for f in REQUIRED:
+        if e.get(f) is None or (isinstance(e.get(f), str) and not e.get(f).strip()):
+            raise _err(where, label, f, "champ obligatoire absent ou vide (missing field).",
+                       f"ajoutez « {f}: … » à l'entrée")
+    ident = str(e["id"])
+    if not _ID.match(ident):
+        raise _err(where, label, "id", f"« {ident} » n'est pas un identifiant en minuscules_soulignées.",
+                   "utilisez des lettres minuscules, chiffres et « _ », ex. taux_emploi_15_64")
+    alias = e.get("alias") or []
+    if isinstance(alias, str):
+        alias = [alias]
+    if not isinstance(alias, list):
+        raise _err(where, ident, "alias", "liste d'identifiants attendue.", "ex. alias: [part_0_14]")
+    for n in [ident] + [str(a) for a in alias]:
+        if n in seen:
+            raise _err(where, ident, "id" if n == ident else "alias",
+                       f"identifiant « {n} » en double (déjà utilisé par « {seen[n]} »).",
+                       "donnez un identifiant unique à chaque indicateur")
+        seen[n] = ident
+    return ident
+
+
+def _check_vocabulary(e: dict, ident: str, where: str) -> None:
+    """Theme, unit, type, polarity, scales, factor and decimals from the declared vocabulary."""
+    from .vocabulaire import THEMES, TYPES, UNITES
+
+    for champ, permis, quoi in (("theme", THEMES, "thème inconnu"), ("unite", UNITES, "unité inconnue"),
+                                ("type", TYPES, "type inconnu")):
+        if e[champ] not in permis:
+            raise _err(where, ident, champ, f"{quoi} « {e[champ]} ».", f"choisissez parmi : {', '.join(permis)}")
+    if e["polarite"] not in (-1, 0, 1) or isinstance(e["polarite"], bool):
+        raise _err(where, ident, "polarite", f"polarité « {e['polarite']} » invalide.",
+                   "1 (valeur élevée = plus fragile), -1 (valeur élevée = plus favorable) ou 0")
+    ech = e["echelles"]
+    if not isinstance(ech, list) or not ech:
+        raise _err(where, ident, "echelles", "liste d'échelles attendue.", "ex. echelles: [iris, commune, qpv2024]")
+    for x in ech:
+        if x not in ECHELLES:
+            raise _err(where, ident, "echelles", f"échelle inconnue « {x} ».",
+                       f"choisissez parmi : {', '.join(ECHELLES)}")
+    if "facteur" in e:
+        f = e["facteur"]
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or f <= 0:
+            raise _err(where, ident, "facteur", f"« {f} » n'est pas un nombre positif.",
+                       "ex. facteur: 0.0833333333 pour passer d'un revenu annuel à mensuel")
+    if e.get("decimales") is not None and (not isinstance(e["decimales"], int) or e["decimales"] < 0):
+        raise _err(where, ident, "decimales", f"« {e['decimales']} » n'est pas un entier positif.",
+                   "ex. decimales: 1")
+
+
+def _check_type_fields(e: dict, ident: str, where: str, declared: dict[str, set[str]] | None) -> None:
+    """The sources and the fields each type needs (or refuses)."""
+    if declared is not None and e["source"] not in declared:
+        raise _err(where, ident, "source", f"source inconnue « {e['source']} ».",
+                   f"choisissez parmi : {', '.join(declared)} (bloc « sources » en tête du fichier)")
+    needed = {"ratio": ("numerateur", "denominateur"), "valeur_producteur": ("variable",)}.get(e["type"], ())
+    for f in needed:
+        if not e.get(f):
+            raise _err(where, ident, f, f"champ obligatoire pour le type « {e['type']} ».", f"ajoutez « {f}: … »")
+    if e["type"] == "effectif" and not (e.get("variable") or e.get("numerateur")):
+        raise _err(where, ident, "variable", "un effectif a besoin d'une variable.", "ajoutez « variable: … »")
+    if e["type"] == "valeur_producteur" and e.get("denominateur"):
+        raise _err(where, ident, "denominateur",
+                   "une valeur du producteur (médiane, quartile) ne se recalcule pas en ratio.",
+                   "retirez « denominateur » ou choisissez le type « ratio »")
+    src_den = e.get("source_denominateur")
+    if src_den is not None and declared is not None and src_den not in declared:
+        raise _err(where, ident, "source_denominateur", f"source inconnue « {src_den} ».",
+                   f"choisissez parmi : {', '.join(declared)}")
+    if e.get("denominateur_publie") and not e.get("taux_publie"):
+        raise _err(where, ident, "denominateur_publie", "un dénominateur publié accompagne un taux publié.",
+                   "ajoutez « taux_publie: … » ou retirez « denominateur_publie »")
+    if e.get("taux_publie") and e["type"] != "ratio":
+        raise _err(where, ident, "taux_publie", "seul un ratio a un taux publié (une valeur du producteur "
+                   "est déjà reprise telle quelle).", "retirez « taux_publie » ou choisissez le type « ratio »")
+
+
+def _check_expressions(e: dict, ident: str, where: str, declared: dict[str, set[str]] | None) -> None:
+    """Every expression parses, single-variable fields hold one name, and every name is declared by its
+    source (the denominator's own source when ``source_denominateur`` is set)."""
+    src_den = e.get("source_denominateur")
+    for f in ("numerateur", "denominateur", "variable", "taux_publie", "denominateur_publie"):
+        if not e.get(f):
+            continue
+        src = src_den if (f == "denominateur" and src_den) else e["source"]
+        try:
+            alts = alternatives(str(e[f]))
+            names_f = [n for a in alts for n in expression_variables(a)]
+        except ExpressionError as x:
+            raise _err(where, ident, f, f"{x}.", "écrivez une formule avec + - * / et des noms de variables") from None
+        if f in ("variable", "taux_publie", "denominateur_publie") and (
+                len(alts) != 1 or len(names_f) != 1 or str(e[f]).strip() != names_f[0]):
+            raise _err(where, ident, f, f"« {e[f]} » doit être un seul nom de variable.",
+                       "pour une formule, utilisez numerateur (et denominateur)")
+        if declared is not None:
+            known = declared[src] if f != "denominateur_publie" else set().union(*declared.values())
+            unknown = [n for n in dict.fromkeys(names_f) if n not in known]
+            if unknown:
+                raise _err(where, ident, f,
+                           f"variable inconnue {', '.join(unknown)} pour la source « {src} » "
+                           "(unknown variable).",
+                           "corrigez le nom (sans millésime : P_POP1564 et non P22_POP1564) ou déclarez "
+                           f"la variable dans sources → {src} → variables")
