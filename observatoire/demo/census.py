@@ -8,6 +8,8 @@ population. Values are INVENTED (« données simulées »): only their layout fo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -37,65 +39,91 @@ def _lerp(a, b, f):
     return a + (b - a) * f
 
 
-def simulate_census(f: np.ndarray, pop: np.ndarray, v: float, rng: np.random.Generator
-                    ) -> dict[str, pd.DataFrame]:
-    """Census counts for units of fragility ``f`` and population ``pop`` at vintage ``v`` (0..1).
+@dataclass
+class _Units:
+    """Population of the units by age band and sex, with their fragility ``f`` and vintage ``v``."""
 
-    Returns theme → DataFrame of NORMALISED variables (``P_POP``…), one row per unit, consistent:
-    every sub-count ≤ its total, age groups sum to the population.
-    """
+    f: np.ndarray
+    v: float
+    rng: np.random.Generator
+    band: np.ndarray
+    bh: np.ndarray
+    bf: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.f)
+
+    def g(self, arr: np.ndarray, grp: str) -> np.ndarray:
+        """Sum of the bands of published group ``grp`` (see :data:`GROUPS`)."""
+        return arr[:, [_BAND_INDEX[b] for b in GROUPS[grp]]].sum(axis=1)
+
+    def b(self, name: str, arr: np.ndarray | None = None) -> np.ndarray:
+        """One age band of ``arr`` (default both sexes)."""
+        return (self.band if arr is None else arr)[:, _BAND_INDEX[name]]
+
+
+_BAND_INDEX = {b: i for i, b in enumerate(BANDS)}
+
+
+def _units(f: np.ndarray, pop: np.ndarray, v: float, rng: np.random.Generator) -> _Units:
+    """Draw the age-band shares (younger where fragile) and the share of women of each band."""
     n = len(f)
-    f = np.clip(f, 0, 1)
-    fc = f[:, None]
-    shares = _lerp(_SHARE0, _SHARE1, fc) * rng.lognormal(0, 0.06, (n, len(BANDS)))
+    shares = _lerp(_SHARE0, _SHARE1, f[:, None]) * rng.lognormal(0, 0.06, (n, len(BANDS)))
     shares /= shares.sum(axis=1, keepdims=True)
     band = shares * pop[:, None]
     fem = np.clip(_FEM[None, :] + rng.normal(0, 0.01, (n, len(BANDS))), 0.4, 0.7)
     bf = band * fem
-    bh = band - bf
-    idx = {b: i for i, b in enumerate(BANDS)}
+    return _Units(f=f, v=v, rng=rng, band=band, bh=band - bf, bf=bf)
 
-    def g(arr, grp):
-        return arr[:, [idx[b] for b in GROUPS[grp]]].sum(axis=1)
 
-    out: dict[str, dict[str, np.ndarray]] = {t: {} for t in VARIABLES_BASE_IC}
-    # --- evol-struct-pop
-    e = out["evol-struct-pop"]
-    e["P_POP"] = band.sum(axis=1)
+def _structure(u: _Units) -> dict[str, np.ndarray]:
+    """« evol-struct-pop »: ages by sex, socio-professional groups, immigrants and foreigners."""
+    f, e = u.f, {}
+    e["P_POP"] = u.band.sum(axis=1)
     for grp in ("0002", "0305", "0610", "1117", "1824", "2539", "4054", "5564", "6579", "80P",
                 "0014", "1529", "3044", "4559", "6074", "75P", "0019", "2064", "65P"):
-        e[f"P_POP{grp}"] = g(band, grp)
-    for sx, arr in (("H", bh), ("F", bf)):
+        e[f"P_POP{grp}"] = u.g(u.band, grp)
+    for sx, arr in (("H", u.bh), ("F", u.bf)):
         e[f"P_POP{sx}"] = arr.sum(axis=1)
         for grp in ("0014", "1529", "3044", "4559", "6074", "75P", "0019", "2064", "65P"):
-            e[f"P_{sx}{grp}"] = g(arr, grp)
+            e[f"P_{sx}{grp}"] = u.g(arr, grp)
     pcs_share = np.stack([_lerp(0.002, 0.0, f), _lerp(0.04, 0.02, f), _lerp(0.10, 0.03, f),
                           _lerp(0.16, 0.09, f), _lerp(0.16, 0.17, f), _lerp(0.12, 0.16, f),
                           _lerp(0.30, 0.25, f), _lerp(0.118, 0.28, f)], axis=1)
     pcs_share /= pcs_share.sum(axis=1, keepdims=True)
-    for sx, arr in (("POP", band), ("H", bh), ("F", bf)):
-        tot = g(arr, "15P")
+    for sx, arr in (("POP", u.band), ("H", u.bh), ("F", u.bf)):
+        tot = u.g(arr, "15P")
         e[f"C_{sx}15P"] = tot
         for k in range(8):
             e[f"C_{sx}15P_PCS{k + 1}"] = tot * pcs_share[:, k]
-    imm = _lerp(0.07, 0.20, f) + rng.normal(0, 0.01, n).clip(-0.03, 0.03)
+    imm = _lerp(0.07, 0.20, f) + u.rng.normal(0, 0.01, u.n).clip(-0.03, 0.03)
     e["P_POP_IMM"] = e["P_POP"] * imm
     e["P_POP_ETR"] = e["P_POP"] * imm * 0.6
     e["P_POP_FR"] = e["P_POP"] - e["P_POP_ETR"]
     e["P_PMEN"] = e["P_POP"] * 0.985
     e["P_PHORMEN"] = e["P_POP"] - e["P_PMEN"]
+    return e
 
-    # --- activite-residents
-    a = out["activite-residents"]
+
+# Shares of precarious contracts among employees, for fragility f.
+def _precaires(f):
+    return {"P_SAL15P_CDD": _lerp(0.09, 0.15, f), "P_SAL15P_INTERIM": _lerp(0.025, 0.07, f),
+            "P_SAL15P_EMPAID": _lerp(0.01, 0.03, f), "P_SAL15P_APPR": _lerp(0.02, 0.025, f)}
+
+
+def _activite(u: _Units) -> dict[str, np.ndarray]:
+    """« activite-residents »: activity and unemployment by age and sex, contracts, commuting modes.
+
+    Calibrated so that f = 1 gives what INSEE publishes for priority quartiers (employment rate of the
+    15-64 about 35-45 %, unemployment of the 15-24 about 40 %)."""
+    f, v, a = u.f, u.v, {}
     trend = v * _lerp(0.02, 0.012, f)  # employment rises a little more outside the quartiers
-    # calibrated so that f = 1 gives what INSEE publishes for priority quartiers (employment rate of
-    # the 15-64 about 35-45 %, unemployment of the 15-24 about 40 %)
     act_rate = {"1524": _lerp(0.42, 0.30, f), "2554": _lerp(0.93, 0.70, f), "5564": _lerp(0.62, 0.40, f)}
     chom_rate = {"1524": _lerp(0.20, 0.45, f), "2554": _lerp(0.08, 0.33, f), "5564": _lerp(0.07, 0.25, f)}
     fem_act = _lerp(0.94, 0.82, f)  # women's activity relative to men's
     for ag in ("1524", "2554", "5564"):
-        h = g(bh, ag)
-        w = g(bf, ag)
+        h, w = u.g(u.bh, ag), u.g(u.bf, ag)
         hr = np.clip(act_rate[ag] * (2 - fem_act) * 0.97, 0, 0.98)
         wr = np.clip(act_rate[ag] * fem_act, 0, 0.98)
         c = np.clip(chom_rate[ag] - trend, 0.02, 0.6)
@@ -110,62 +138,76 @@ def simulate_census(f: np.ndarray, pop: np.ndarray, v: float, rng: np.random.Gen
                 "P_FACTOCC", "P_CHOM"):
         a[f"{pre}1564"] = a[f"{pre}1524"] + a[f"{pre}2554"] + a[f"{pre}5564"]
     a["P_INACT1564"] = a["P_POP1564"] - a["P_ACT1564"]
-    a["P_ETUD1564"] = np.minimum(a["P_INACT1564"], g(band, "1524") * _lerp(0.55, 0.42, f))
-    a["P_RETR1564"] = np.minimum(a["P_INACT1564"] - a["P_ETUD1564"], g(band, "5564") * 0.25)
+    a["P_ETUD1564"] = np.minimum(a["P_INACT1564"], u.g(u.band, "1524") * _lerp(0.55, 0.42, f))
+    a["P_RETR1564"] = np.minimum(a["P_INACT1564"] - a["P_ETUD1564"], u.g(u.band, "5564") * 0.25)
     a["P_AINACT1564"] = a["P_INACT1564"] - a["P_ETUD1564"] - a["P_RETR1564"]
-    a["P_ACTOCC15P"] = a["P_ACTOCC1564"] + g(band, "65P") * 0.02
+    a["P_ACTOCC15P"] = a["P_ACTOCC1564"] + u.g(u.band, "65P") * 0.02
     a["P_SAL15P"] = a["P_ACTOCC15P"] * _lerp(0.86, 0.91, f)
     a["P_NSAL15P"] = a["P_ACTOCC15P"] - a["P_SAL15P"]
     a["P_SAL15P_TP"] = a["P_SAL15P"] * _lerp(0.16, 0.26, f)
-    prec = {"P_SAL15P_CDD": _lerp(0.09, 0.15, f), "P_SAL15P_INTERIM": _lerp(0.025, 0.07, f),
-            "P_SAL15P_EMPAID": _lerp(0.01, 0.03, f), "P_SAL15P_APPR": _lerp(0.02, 0.025, f)}
+    prec = _precaires(f)
     for k, s in prec.items():
         a[k] = a["P_SAL15P"] * (s - v * 0.005).clip(0.001, 1)
     a["P_SAL15P_CDI"] = a["P_SAL15P"] - sum(a[k] for k in prec)
-    a["C_ACTOCC15P"] = a["P_ACTOCC15P"] * rng.uniform(0.99, 1.01, n)
+    a["C_ACTOCC15P"] = a["P_ACTOCC15P"] * u.rng.uniform(0.99, 1.01, u.n)
     modes = np.stack([_lerp(0.03, 0.05, f), _lerp(0.05, 0.09, f), _lerp(0.02, 0.02, f),
                       _lerp(0.02, 0.02, f), _lerp(0.80, 0.62, f), _lerp(0.08, 0.20, f)], axis=1)
     modes /= modes.sum(axis=1, keepdims=True)
     for k, name in enumerate(("PAS", "MAR", "VELO", "2ROUESMOT", "VOIT", "TCOM")):
         a[f"C_ACTOCC15P_{name}"] = a["C_ACTOCC15P"] * modes[:, k]
+    return a
 
-    # --- diplomes-formation
-    d = out["diplomes-formation"]
-    pops = {"0205": band[:, idx["0002"]] / 3 + band[:, idx["0305"]], "0610": g(band, "0610"),
-            "1114": band[:, idx["1114"]], "1517": band[:, idx["1517"]], "1824": g(band, "1824"),
-            "2529": band[:, idx["2529"]],
-            "30P": band[:, [idx[b] for b in BANDS[8:]]].sum(axis=1)}
-    scol = {"0205": np.full(n, 0.75), "0610": np.full(n, 0.995), "1114": np.full(n, 0.99),
+
+def _scolarisation(u: _Units) -> dict[str, np.ndarray]:
+    """Share of each age group in school (rises a little with the vintage)."""
+    f, v, n = u.f, u.v, u.n
+    return {"0205": np.full(n, 0.75), "0610": np.full(n, 0.995), "1114": np.full(n, 0.99),
             "1517": _lerp(0.97, 0.89, f) + v * 0.01, "1824": _lerp(0.55, 0.33, f) + v * 0.01,
             "2529": _lerp(0.07, 0.04, f), "30P": np.full(n, 0.005)}
+
+
+def _diplomes(u: _Units) -> dict[str, np.ndarray]:
+    """« diplomes-formation »: schooling by age, highest diploma of those out of school."""
+    f, v, d = u.f, u.v, {}
+    pops = {"0205": u.b("0002") / 3 + u.b("0305"), "0610": u.g(u.band, "0610"), "1114": u.b("1114"),
+            "1517": u.b("1517"), "1824": u.g(u.band, "1824"), "2529": u.b("2529"),
+            "30P": u.band[:, [_BAND_INDEX[b] for b in BANDS[8:]]].sum(axis=1)}
+    scol = _scolarisation(u)
     for k, p in pops.items():
         d[f"P_POP{k}"] = p
     for k, p in pops.items():
         d[f"P_SCOL{k}"] = p * np.clip(scol[k], 0, 1)
-    d["P_NSCOL15P"] = g(band, "15P") - (d["P_SCOL1517"] + d["P_SCOL1824"] + d["P_SCOL2529"] + d["P_SCOL30P"])
+    d["P_NSCOL15P"] = u.g(u.band, "15P") - (d["P_SCOL1517"] + d["P_SCOL1824"] + d["P_SCOL2529"] + d["P_SCOL30P"])
     dip = np.stack([_lerp(0.20, 0.42, f) - v * 0.03, _lerp(0.05, 0.06, f), _lerp(0.24, 0.27, f),
                     _lerp(0.17, 0.14, f), _lerp(0.13, 0.06, f), _lerp(0.11, 0.03, f),
                     _lerp(0.10, 0.02, f)], axis=1).clip(0.005, 1)
     dip /= dip.sum(axis=1, keepdims=True)
     for k, name in enumerate(("DIPLMIN", "BEPC", "CAPBEP", "BAC", "SUP2", "SUP34", "SUP5")):
         d[f"P_NSCOL15P_{name}"] = d["P_NSCOL15P"] * dip[:, k]
+    return d
 
-    # --- couples-familles-menages
-    c = out["couples-familles-menages"]
-    pmen = e["P_PMEN"]
-    alone = {"1519": 0.01, "2024": _lerp(0.12, 0.08, f), "2539": _lerp(0.18, 0.14, f),
-             "4054": _lerp(0.14, 0.16, f), "5564": _lerp(0.20, 0.24, f), "6579": _lerp(0.28, 0.33, f),
-             "80P": _lerp(0.48, 0.55, f)}
-    age_cfm = {"1519": band[:, idx["1517"]] + band[:, idx["1819"]], "2024": band[:, idx["2024"]],
-               "2539": g(band, "2539"), "4054": g(band, "4054"), "5564": g(band, "5564"),
-               "6579": g(band, "6579"), "80P": band[:, idx["80P"]]}
+
+def _seuls(f) -> dict[str, np.ndarray | float]:
+    """Share of people living alone by age group, for fragility f."""
+    return {"1519": 0.01, "2024": _lerp(0.12, 0.08, f), "2539": _lerp(0.18, 0.14, f),
+            "4054": _lerp(0.14, 0.16, f), "5564": _lerp(0.20, 0.24, f), "6579": _lerp(0.28, 0.33, f),
+            "80P": _lerp(0.48, 0.55, f)}
+
+
+def _familles(u: _Units, pmen: np.ndarray) -> dict[str, np.ndarray]:
+    """« couples-familles-menages »: people living alone, households and families (single parents)."""
+    f, v, c = u.f, u.v, {}
+    alone = _seuls(f)
+    age_cfm = {"1519": u.b("1517") + u.b("1819"), "2024": u.b("2024"), "2539": u.g(u.band, "2539"),
+               "4054": u.g(u.band, "4054"), "5564": u.g(u.band, "5564"), "6579": u.g(u.band, "6579"),
+               "80P": u.b("80P")}
     c["P_POP15P"] = sum(age_cfm.values())
     for k, p in age_cfm.items():
         c[f"P_POP{k}"] = p
     for k, p in age_cfm.items():
         c[f"P_POP{k}_PSEUL"] = p * alone[k] * (1 + v * 0.04)
     c["P_POP15P_PSEUL"] = sum(c[f"P_POP{k}_PSEUL"] for k in age_cfm)
-    c["C_MENPSEUL"] = c["P_POP15P_PSEUL"] * rng.uniform(0.99, 1.01, n)
+    c["C_MENPSEUL"] = c["P_POP15P_PSEUL"] * u.rng.uniform(0.99, 1.01, u.n)
     c["C_MENHSEUL"] = c["C_MENPSEUL"] * 0.44
     c["C_MENFSEUL"] = c["C_MENPSEUL"] - c["C_MENHSEUL"]
     size_other = _lerp(2.75, 3.2, f)
@@ -184,10 +226,13 @@ def simulate_census(f: np.ndarray, pop: np.ndarray, v: float, rng: np.random.Gen
     c["C_FMONO"] = c["C_FAMMONO"] - c["C_HMONO"]
     c["C_COUPAENF"] = c["C_FAM"] * coupae
     c["C_COUPSENF"] = c["C_FAM"] - c["C_FAMMONO"] - c["C_COUPAENF"]
+    return c
 
-    # --- logement
-    lg = out["logement"]
-    rp = c["C_MEN"] * rng.uniform(0.995, 1.005, n)
+
+def _logement(u: _Units, men: np.ndarray, pmen: np.ndarray) -> dict[str, np.ndarray]:
+    """« logement »: dwellings, tenure (social housing), construction period, cars, overcrowding."""
+    f, v, n, lg = u.f, u.v, u.n, {}
+    rp = men * u.rng.uniform(0.995, 1.005, n)
     vac = np.clip(_lerp(0.075, 0.11, f) + v * 0.008, 0, 0.3)
     rsec = np.full(n, 0.01)
     lg["P_RP"] = rp
@@ -214,7 +259,7 @@ def simulate_census(f: np.ndarray, pop: np.ndarray, v: float, rng: np.random.Gen
     lg["P_RP_VOIT2P"] = lg["P_RP_VOIT1P"] - lg["P_RP_VOIT1"]
     lg["P_NPER_RP"] = pmen
     # complementary exploitation: occupancy standard (formats file: C2x_RP_NORME, SOUSOCC, SUROCC)
-    crp = rp * rng.uniform(0.99, 1.01, n)
+    crp = rp * u.rng.uniform(0.99, 1.01, n)
     sur = np.clip(_lerp(0.04, 0.14, f), 0, 0.5)
     sous = np.clip(_lerp(0.70, 0.40, f), 0, 0.9)
     lg["C_RP"] = crp
@@ -224,21 +269,46 @@ def simulate_census(f: np.ndarray, pop: np.ndarray, v: float, rng: np.random.Gen
     lg["C_RP_SOUSOCC_ACC"] = crp * sous * 0.35
     lg["C_RP_SOUSOCC_TACC"] = crp * sous * 0.30
     lg["C_RP_NORME"] = crp * (1 - sur - sous)
-    frames = {t: pd.DataFrame(cols) for t, cols in out.items()}
-    # « _qpv »: cross-tabulations that only the (ASSUMED) INSEE quartier tables carry
-    alone7579 = band[:, idx["7579"]] * alone["6579"] * 1.15
-    frames["_qpv"] = pd.DataFrame({
+    return lg
+
+
+def _croisements_qpv(u: _Units, a: dict, d: dict, c: dict) -> pd.DataFrame:
+    """« _qpv »: cross-tabulations that only the (ASSUMED) INSEE quartier tables carry."""
+    f, v = u.f, u.v
+    scol = _scolarisation(u)
+    alone7579 = u.b("7579") * _seuls(f)["6579"] * 1.15
+    q = pd.DataFrame({
         "P_POP75P_PSEUL": alone7579 + c["P_POP80P_PSEUL"],
         "P_F1524": a["P_F1524"],
-        "P_FSCOL1524": bf[:, idx["1517"]] * np.clip(scol["1517"] + 0.01, 0, 1)
-        + (bf[:, idx["1819"]] + bf[:, idx["2024"]]) * np.clip(scol["1824"] + 0.03, 0, 1),
+        "P_FSCOL1524": u.b("1517", u.bf) * np.clip(scol["1517"] + 0.01, 0, 1)
+        + (u.b("1819", u.bf) + u.b("2024", u.bf)) * np.clip(scol["1824"] + 0.03, 0, 1),
         "P_SCOL1524": d["P_SCOL1517"] + d["P_SCOL1824"] * 0.93,
-        "P_SAL15P_PREC": sum(a[k] for k in prec),
-        "P_POP1625": band[:, idx["1517"]] * 2 / 3 + band[:, idx["1819"]] + band[:, idx["2024"]]
-        + band[:, idx["2529"]] / 5,
+        "P_SAL15P_PREC": sum(a[k] for k in _precaires(f)),
+        "P_POP1625": u.b("1517") * 2 / 3 + u.b("1819") + u.b("2024") + u.b("2529") / 5,
     })
     neet = np.clip(_lerp(0.12, 0.45, f) - 0.02 * v, 0, 1)
-    frames["_qpv"]["P_NEET1625"] = frames["_qpv"]["P_POP1625"] * neet
+    q["P_NEET1625"] = q["P_POP1625"] * neet
+    return q
+
+
+def simulate_census(f: np.ndarray, pop: np.ndarray, v: float, rng: np.random.Generator
+                    ) -> dict[str, pd.DataFrame]:
+    """Census counts for units of fragility ``f`` and population ``pop`` at vintage ``v`` (0..1).
+
+    Returns theme → DataFrame of NORMALISED variables (``P_POP``…), one row per unit, consistent:
+    every sub-count ≤ its total, age groups sum to the population. The themes are drawn in a fixed
+    order (structure, activity, diplomas, families, housing) so that a seed gives the same figures.
+    """
+    u = _units(np.clip(f, 0, 1), pop, v, rng)
+    e = _structure(u)
+    a = _activite(u)
+    d = _diplomes(u)
+    c = _familles(u, e["P_PMEN"])
+    lg = _logement(u, c["C_MEN"], e["P_PMEN"])
+    out = {"evol-struct-pop": e, "activite-residents": a, "diplomes-formation": d,
+           "couples-familles-menages": c, "logement": lg}
+    frames = {t: pd.DataFrame(out[t]) for t in VARIABLES_BASE_IC}
+    frames["_qpv"] = _croisements_qpv(u, a, d, c)
     return frames
 
 
