@@ -28,7 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from observatoire.fr import format_nombre
-from observatoire.spatial import synthetic as S
+from observatoire.verification import synthetic as S
 from observatoire.spatial.crosswalk import iris_zone_crosswalk
 from observatoire.spatial.estimate import allocate, estimate_counts
 

@@ -4,7 +4,7 @@ La vérification (``observatoire verifier``) compare les estimations des quartie
 des IRIS aux chiffres que l'Insee publie pour ces quartiers. Ce banc d'essai lance exactement les mêmes
 fonctions (:func:`observatoire.verification.backtest`, :func:`~observatoire.verification.summarise`,
 :func:`~observatoire.verification.quality_from_backtest`, :func:`~observatoire.verification.choose_method`)
-sur la vérité terrain simulée de :mod:`observatoire.spatial.synthetic` : des individus simulés sur une
+sur la vérité terrain simulée de :mod:`observatoire.verification.synthetic` : des individus simulés sur une
 grille de 200 m, agrégés en IRIS simulés (≈ 2 000 habitants) et en quartiers (les 15 quartiers 2024 réels
 de Valenciennes Métropole quand ``../shared`` est là, des quartiers aléatoires sinon). Le « chiffre du
 producteur » d'un quartier est ici son vrai effectif simulé. Un changement d'estimateur (poids, règle de
@@ -34,7 +34,7 @@ from observatoire.catalogue import Indicateur
 from observatoire.fr import format_nombre, format_pourcentage
 from observatoire.indicators.units import evaluate_group, group_tables
 from observatoire.sources.table import SourceTable
-from observatoire.spatial import synthetic as S
+from observatoire.verification import synthetic as S
 from observatoire.spatial.crosswalk import iris_zone_crosswalk
 from observatoire.spatial.raster import grid_to_raster, zonal_sums
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from observatoire.spatial import synthetic as S
+from observatoire.verification import synthetic as S
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 HAS_SHARED = (SHARED / "data" / "valenciennes" / "qpv2024.geojson").exists()

@@ -27,7 +27,7 @@ Classes (thresholds)
 - ``moyenne`` : 0.30 ≤ part_pop_iris_majoritaires < 0.70
 - ``faible``  : part_pop_iris_majoritaires < 0.30, or no allocated population at all.
 
-Justification (synthetic ground truth, :mod:`observatoire.spatial.synthetic`, run by
+Justification (synthetic ground truth, :mod:`observatoire.verification.synthetic`, run by
 ``scripts/bench_spatial.py`` / ``make bench``: individuals on a 200 m grid, simulated IRIS of about
 2,000 inhabitants, the 15 real 2024 quartiers of Valenciennes Métropole and random quartiers,
 12 seeds each; 504 quartier rates — poverty rate and share of under-25s — estimated with the

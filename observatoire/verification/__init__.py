@@ -15,7 +15,8 @@ how far an estimate may be from the truth *on this territory*:
 4. :func:`verifier` — the ``observatoire verifier`` stage writes ``maps/verification.html``.
 
 Modules: :mod:`.backtest` (computation), :mod:`.page` (the French page), :mod:`.stage` (stage and
-writers). Method (reference): hold-out validation of areal interpolation, Goodchild & Lam (1980),
+writers), :mod:`.synthetic` (a simulated ground truth, individual by individual, on which the
+estimators were chosen: benches and tests only, never imported by the pipeline). Method (reference): hold-out validation of areal interpolation, Goodchild & Lam (1980),
 Eicher & Brewer (2001). Every row carries ``simule``: an estimate built from simulated IRIS outlines
 (the demo) or from a simulated statistical file measures nothing real, and says so.
 

@@ -46,9 +46,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .crosswalk import iris_zone_crosswalk
-from .estimate import estimate_counts
-from .raster import grid_to_raster
+from ..spatial.crosswalk import iris_zone_crosswalk
+from ..spatial.estimate import estimate_counts
+from ..spatial.raster import grid_to_raster
 
 L93 = 2154
 RES = 200.0
