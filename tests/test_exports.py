@@ -46,12 +46,14 @@ def test_csv_format(tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf")                       # UTF-8 BOM for Excel
     text = raw.decode("utf-8-sig")
     lines = text.splitlines()
-    assert lines[0] == ";".join(TIDY_COLUMNS)
-    assert lines[1] == "iris;596060101;Centre;taux_emploi_15_64;2022;2024;45.5;91.0;200.0;ok;producteur;;;False;;;insee_rp_ic_act"
+    assert lines[0] == ";".join(f'"{c}"' for c in TIDY_COLUMNS)       # texts quoted (RFC 4180)
+    assert lines[1] == '"iris";"596060101";"Centre";"taux_emploi_15_64";2022;2024;45.5;91;200;"ok";"producteur";;;false;;;"insee_rp_ic_act"'
     # secret: empty cells, never 0
-    assert lines[2] == "iris;596060102;Gare;taux_emploi_15_64;2022;2024;;;;secret;producteur;;;False;;;insee_rp_ic_act"
+    assert lines[2] == '"iris";"596060102";"Gare";"taux_emploi_15_64";2022;2024;;;;"secret";"producteur";;;false;;;"insee_rp_ic_act"'
     # an estimate carries its coverage and its simulated input
-    assert lines[3].endswith(";estime;dasymetrique;bonne;0.97;True;;;insee_rp_ic_act")
+    assert lines[3].endswith(';"estime";"dasymetrique";"bonne";0.97;true;;;"insee_rp_ic_act"')
+    # a reason is one quoted cell (reasons may hold « ; »)
+    assert lines[5].endswith(';"nd";"producteur";;;false;;"cellule vide dans le fichier du producteur";"insee_filosofi_com"')
     back = pd.read_csv(io.StringIO(text), sep=";", dtype={"code_territoire": str})
     assert back["valeur"].iloc[2] == 38.25 and back["code_territoire"].iloc[0] == "596060101"
     assert not list(tmp_path.joinpath("out").glob("*.tmp"))
@@ -164,3 +166,20 @@ def test_partner_figures_are_never_labelled_simulated(tmp_path):
     assert not any("simulé" in v.lower() for v in partner if v != "Donnée simulée")
     banner = next(wb[FEUILLES["insertion"]].iter_rows(values_only=True, min_row=2, max_row=2))[0]
     assert banner.startswith("Données simulées") and "chiffres publiés par un partenaire sont réels" in banner
+
+
+def test_text_cells_never_start_a_formula(tmp_path):
+    """A quartier named like a formula (issue 16) is written as text in the CSV and the workbook."""
+    t = _tidy()
+    t.loc[3, "libelle_territoire"] = '=HYPERLINK("http://x","clic")'
+    t.loc[4, "motif"] = "-2+3"
+    t.loc[0, "libelle_territoire"] = "@SUM(A1)"
+    back = pd.read_csv(write_csv(t, tmp_path / "i.csv"), sep=";", encoding="utf-8-sig", dtype=str)
+    assert back.loc[3, "libelle_territoire"] == '\'=HYPERLINK("http://x","clic")'
+    assert back.loc[4, "motif"] == "'-2+3" and back.loc[0, "libelle_territoire"] == "'@SUM(A1)"
+    wb = openpyxl.load_workbook(write_xlsx(t, CAT, tmp_path / "i.xlsx", simulated=True))
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    # in a workbook a text cell is typed « s » (shared string): Excel shows it, never runs it
+    assert not [c.coordinate for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    named = [c for c in cells if c.value == '=HYPERLINK("http://x","clic")']
+    assert named and all(c.data_type == "s" for c in named)
