@@ -290,6 +290,7 @@ class BaseFaits:
     latest: dict = field(default_factory=dict)
     by_year: dict = field(default_factory=dict)
     count: dict = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict, repr=False)   # per-run arrays shared by every sheet
 
     @classmethod
     def from_table(cls, table: pd.DataFrame, catalogue: dict[str, Indicateur] | None = None) -> "BaseFaits":
@@ -331,6 +332,30 @@ class BaseFaits:
         p.setdefault(code, v)
         return p
 
+    def peers_rounded(self, ind: Indicateur, typ: str, year: int, code: str, v: float) -> np.ndarray:
+        """The peers' values as printed (:func:`arrondi`), in :meth:`peers` order; the array of all
+        peers is computed once per indicator, type and year for every sheet of the run."""
+        now = self.by_year.get((ind.id, typ, year), {})
+        key = ("arrondis", ind.id, ind.unite, ind.decimales, typ, year)
+        pv = self._cache.get(key)
+        if pv is None:
+            pv = self._cache[key] = np.array([arrondi(x, ind) for x in now.values()], dtype=float)
+        return pv if code in now else np.append(pv, arrondi(v, ind))
+
+    def peer_changes(self, ind: Indicateur, typ: str, year: int, year0: int, code: str, v: float) -> list[float]:
+        """The peers' changes (:func:`change`) from ``year0`` to ``year``, in :meth:`peers` order, the
+        quartier's own included; computed once per indicator, type and pair of years."""
+        now = self.by_year.get((ind.id, typ, year), {})
+        before = self.by_year.get((ind.id, typ, year0), {})
+        key = ("evolutions", ind.id, ind.unite, ind.decimales, typ, year, year0)
+        out = self._cache.get(key)
+        if out is None:
+            out = self._cache[key] = [dd for c, x in now.items()
+                                      if c in before and (dd := change(x, before[c], ind)) is not None]
+        if code in now or code not in before or (own := change(v, before[code], ind)) is None:
+            return out
+        return out + [own]
+
 
 def _gap(v: float, ref: float, pv: np.ndarray, ind: Indicateur) -> tuple[float | None, float | None, bool]:
     """Rule 5: the gap to the reference, its z-score among the peers and whether it is marked (above
@@ -359,7 +384,7 @@ class _Change:
 
 
 def _change(base: BaseFaits, ind: Indicateur, key: tuple[str, str], ens_key: tuple[str, str], peer_type: str,
-            peers: dict, v: float, ref: float, t0: int | None) -> _Change:
+            t: int, v: float, ref: float, t0: int | None) -> _Change:
     """Rule 6 for the quartier ``key`` = (type, code) against its set ``ens_key`` since ``t0``."""
     out = _Change(t0=t0)
     if t0 is None:
@@ -373,8 +398,7 @@ def _change(base: BaseFaits, ind: Indicateur, key: tuple[str, str], ens_key: tup
     out.delta_ref = change(ref, ref0[0], ind)
     if out.delta_ref is None:
         return out
-    before = base.by_year.get((ind.id, peer_type, t0), {})
-    deltas = [dd for c, x in peers.items() if c in before and (dd := change(x, before[c], ind)) is not None]
+    deltas = base.peer_changes(ind, peer_type, t, t0, key[1], v)
     sd = float(np.std(deltas)) if len(deltas) >= MIN_PAIRS else 0.0
     seuil_e, _ = seuil_evolution(ind)
     diff = out.delta - out.delta_ref
@@ -415,11 +439,10 @@ def indicator_fact(base: BaseFaits | pd.DataFrame, ind: Indicateur, code: str, *
         return None
     ref, sim_ref, _ = ref_row
     peer_type = PAIRS[type_territoire]
-    peers = base.peers(ind.id, peer_type, t, code, v)
-    pv = np.array([arrondi(x, ind) for x in peers.values()])
+    pv = base.peers_rounded(ind, peer_type, t, code, v)
     d, z_ecart, ecart_marque = _gap(v, ref, pv, ind)
     t0 = comparison_year(ys, t, ind, src, annee_comparaison=annee_comparaison, annees_ecart_min=annees_ecart_min)
-    ch = _change(base, ind, (type_territoire, code), (ens_type, code_ensemble), peer_type, peers, v, ref, t0)
+    ch = _change(base, ind, (type_territoire, code), (ens_type, code_ensemble), peer_type, t, v, ref, t0)
     if not (ecart_marque or ch.marquee):
         return None
     scores = {}                                       # rule 7: score

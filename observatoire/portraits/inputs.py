@@ -40,22 +40,32 @@ def _bool(s: pd.Series) -> pd.Series:
     return s.astype("string").fillna("").str.strip().str.lower().isin(["true", "1", "vrai", "oui"])
 
 
-def read_indicateurs(csv_path: Path, gpkg: Path | None = None) -> pd.DataFrame:
-    """The tidy indicator table (v2), from the CSV (else the GeoPackage layer ``indicateurs``).
+def read_indicateurs(csv_path: Path, gpkg: Path | None = None, *, sauf: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The tidy indicator table (v2): from ``indicateurs.parquet`` beside the CSV when it is as recent
+    (the build writes both), else the CSV, else the GeoPackage layer ``indicateurs``.
 
     Text columns are strings (empty when missing), ``millesime`` is ``Int64``, ``valeur`` and
-    ``couverture`` are floats, ``simule`` is a bool.
+    ``couverture`` are floats, ``simule`` is a bool. ``sauf``: territory types left out (the sheets
+    never read the IRIS rows, 90 % of a France-wide table): filtered while reading the Parquet file.
     """
     source = Path(csv_path)
-    if source.exists():
+    parquet = source.with_suffix(".parquet")
+    if parquet.exists() and (not source.exists() or parquet.stat().st_mtime_ns >= source.stat().st_mtime_ns):
+        import pyarrow.parquet as pq
+        source = parquet
+        filtre = [("type_territoire", "not in", list(sauf))] if sauf else None
+        df = pq.read_table(parquet, filters=filtre).to_pandas()
+    elif source.exists():
         df = pd.read_csv(source, sep=";", encoding="utf-8-sig", dtype={c: str for c in TEXT_COLUMNS + ["simule"]})
     elif gpkg is not None and Path(gpkg).exists():
         import pyogrio
         source = Path(gpkg)
-        df = pyogrio.read_dataframe(gpkg, layer="indicateurs", read_geometry=False)
+        df = pyogrio.read_dataframe(gpkg, layer="indicateurs", read_geometry=False, use_arrow=True)
     else:
         raise ObservatoireError("Le tableau des indicateurs est introuvable (indicator table not found).",
                                 fichier=str(csv_path), correction="lancez d'abord « observatoire build »")
+    if sauf and "type_territoire" in df.columns:
+        df = df[~df["type_territoire"].isin(sauf)].reset_index(drop=True)
     missing = [c for c in TIDY_COLUMNS if c not in df.columns]
     if missing:
         raise ObservatoireError(f"Colonnes absentes du tableau des indicateurs : {', '.join(missing)} "
@@ -74,7 +84,7 @@ def _layer(gpkg: Path, name: str, names: set[str]):
     import geopandas as gpd
     if name not in names:
         return None
-    return gpd.read_file(gpkg, layer=name)
+    return gpd.read_file(gpkg, layer=name, use_arrow=True)
 
 
 def _partner_meta(config, catalogue: dict[str, Indicateur]) -> dict[tuple, dict[str, str]]:
@@ -141,6 +151,7 @@ class Inputs:
     verification: pd.DataFrame | None = None    # layer ``verification_resume`` (back-test), when present
     noms_departements: dict = field(default_factory=dict)   # code → name
     parties: dict = field(default_factory=dict)             # code_qp → codes of its commune parts
+    partenaires: pd.DataFrame | None = None                 # the partner rows (``methode = partenaire``)
 
     def epci_de(self, code: str, geographie: str) -> tuple[str, str]:
         """SIREN and short name of the EPCI a quartier is compared with: the ``epci_reference`` the
@@ -192,7 +203,7 @@ def load_inputs(config, catalogue: dict[str, Indicateur] | None = None) -> Input
     if not gpkg.exists():
         raise ObservatoireError("Le GeoPackage des données traitées est introuvable (GeoPackage not found).",
                                 fichier=str(gpkg), correction="lancez d'abord « observatoire build »")
-    table = read_indicateurs(config.paths.indicateurs_csv, gpkg)
+    table = read_indicateurs(config.paths.indicateurs_csv, gpkg, sauf=("iris",))
     if catalogue is None:
         alt = config.section("portraits").get("catalogue")
         if alt:
@@ -216,7 +227,9 @@ def load_inputs(config, catalogue: dict[str, Indicateur] | None = None) -> Input
     inp = Inputs(config, table, catalogue, layers, simulated, _partner_meta(config, catalogue), names_p, code_epci,
                  nom_court_epci(nom), sources_simulees=_sources_simulees(gpkg, names),
                  verification=_verification(gpkg, names))
-    regular = table[table["methode"] != "partenaire"]
+    partner = (table["methode"] == "partenaire").to_numpy()
+    inp.partenaires = table[partner]
+    regular = table[~partner]
     inp.index = {(r.type_territoire, r.code_territoire, r.indicateur, int(r.millesime)): r
                  for r in regular.itertuples(index=False) if not pd.isna(r.millesime)}
     years: dict[tuple[str, str, str], set[int]] = {}

@@ -287,9 +287,8 @@ def _parts(inp: Inputs, code: str, type_t: str, communes: list[dict[str, Any]]) 
 
 
 def _partners(inp: Inputs, code: str) -> list[dict[str, Any]]:
-    t = inp.table
-    part = t[(t["methode"] == "partenaire") & ((t["code_territoire"] == code)
-                                               | t["code_territoire"].str.startswith(code + "_"))]
+    t = inp.partenaires if inp.partenaires is not None else inp.table[inp.table["methode"] == "partenaire"]
+    part = t[(t["code_territoire"] == code) | t["code_territoire"].str.startswith(code + "_")]
     out = []
     for r in part.sort_values(["source", "code_territoire", "indicateur", "millesime"]).itertuples(index=False):
         year = None if pd.isna(r.millesime) else int(r.millesime)
