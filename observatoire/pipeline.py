@@ -15,6 +15,7 @@ Composes the public functions of each stage, in the order of the data flow:
 
 from __future__ import annotations
 
+import gc
 import logging
 import tempfile
 from pathlib import Path
@@ -364,6 +365,10 @@ def build(config: Config) -> Path:
         if partners is not None and len(partners):
             tidy = indicators.concat_tidy(tidy, partners)
         e.resume(f"{len(tidy)} chiffres ({int((~tidy['simule']).sum())} réels, {int(tidy['simule'].sum())} simulés)")
+    # the statistical tables and evaluated units (2,5 GB for a simulated France) are not written:
+    # freed before the writers (and the workbook's forked worker) start
+    del inputs, tables
+    gc.collect()
     for key, cw in crosswalks.items():
         layers[f"crosswalk_{key}"] = pd.DataFrame(cw)
     layers["qpv_2024_parties"] = parts
