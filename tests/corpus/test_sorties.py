@@ -33,10 +33,11 @@ def _catalogue():
 
 
 FULL_ON_CSV = """
-import errno, pandas
-def full(self, *a, **k):
+import errno, pandas, pyarrow.csv
+def full(*a, **k):
     raise OSError(errno.ENOSPC, "No space left on device")
-pandas.DataFrame.to_csv = full
+pandas.DataFrame.to_csv = full          # every CSV writer: pandas' and Arrow's (indicateurs.csv)
+pyarrow.csv.write_csv = full
 """
 
 READ_ONLY_PROCESSED = """
