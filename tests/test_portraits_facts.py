@@ -304,3 +304,35 @@ def test_no_rank_among_a_minority_of_usable_quartiers():
     assert (f.rang, f.n_pairs) == (1, 4)
     assert phrase(f, _ind("a")).endswith("c'est le niveau le plus élevé des 4 quartiers prioritaires dont le "
                                          "chiffre est fiable.")
+
+
+# --------------------------------------------------------------------- rule 5b: no pooled set
+def test_a_median_or_poverty_rate_is_compared_with_the_epci_when_the_set_has_none():
+    """Filosofi's poverty rate cannot be pooled over quartiers (published without counts): the set of
+    the EPCI's quartiers is ``nd``, and the sentence compares the quartier with the EPCI itself."""
+    pauvrete = _ind("p", theme="revenus", type_="valeur_producteur", source="insee_filosofi")
+    t = _table({2021: [10, 20, 30, 40]}, ind="p", source="insee_filosofi")
+    t.loc[t["type_territoire"] == ENS24, ["valeur", "statut"]] = [np.nan, "nd"]
+    t = pd.concat([t, pd.DataFrame([_row("epci", EPCI, "p", 2021, 22.0, source="insee_filosofi")])], ignore_index=True)
+    (f,) = _select(t, {"p": pauvrete}, "Q4")
+    # gap 40 − 22 = 18 points ≥ 2 and ≥ 0,75 × sd(10, 20, 30, 40) = 8,39 → marked; z = 18 / 11,18
+    assert (f.type_reference, f.reference, f.ecart, f.rang) == ("epci", 22.0, 18.0, 1)
+    assert f.score == pytest.approx(18 / math.sqrt(125))
+    s = phrase(f, pauvrete)
+    assert "contre 22,0\u00a0% pour l'ensemble de Valenciennes Métropole, soit 18,0\u00a0points de plus" in s
+    assert "quartiers prioritaires de Valenciennes" not in s
+    # Q3: 30 − 22 = 8 points < 8,39 (the spread between quartiers): still no fact
+    assert _select(t, {"p": pauvrete}, "Q3") == []
+
+
+def test_a_set_of_poor_quality_is_not_replaced_by_the_epci():
+    """A set that has a figure, but of « faible » quality (or secret), gives no sentence (rule 1): the
+    EPCI stands in only for a set that has no figure at all."""
+    ind = _ind("a")
+    t = _table({2022: [10, 20, 30, 40]})
+    t = pd.concat([t, pd.DataFrame([_row("epci", EPCI, "a", 2022, 22.0)])], ignore_index=True)
+    for statut, qualite in (("estime", "faible"), ("secret", "")):
+        u = t.copy()
+        u.loc[u["type_territoire"] == ENS24, ["statut", "methode", "qualite"]] = [statut, "surface", qualite]
+        assert _select(u, {"a": ind}, "Q4") == []
+    assert _select(t, {"a": ind}, "Q4")[0].type_reference == ENS24     # the set itself when it is good

@@ -138,7 +138,7 @@ def test_sentence_figures_are_the_sheet_figures(projet):
     """Every figure a sentence quotes is a cell of the same sheet: value, reference, their gap, the change."""
     cfg, paths, paths15 = projet
     number = r"−?[\d\u202f]+(?:,\d+)?"
-    n_sentences = 0
+    n_sentences = epci_refs = 0
     for p, type_q, ens in ([(p, "qpv2024", "ensemble_qpv2024_epci") for p in _sheets(paths)]
                            + [(p, "qpv2015", "ensemble_qpv2015_epci") for p in _sheets(paths15)]):
         html = p.read_text(encoding="utf-8")
@@ -156,15 +156,16 @@ def test_sentence_figures_are_the_sheet_figures(projet):
             year = int(m.group(2))
             value = cells[(type_q, ind, year)]
             assert value in s.split(f" en {year}")[0], (p.name, s, value)
-            g = re.search(rf"contre (.+?) pour l'ensemble des quartiers prioritaires.*?, soit ({number})"
+            g = re.search(rf"contre (.+?) pour l'ensemble (des quartiers prioritaires|d).*?, soit ({number})"
                           rf"{NBSP}(points?|%) de (plus|moins)", s)
-            if g:
-                ref = cells[(ens, ind, year)]
+            if g:   # the set of the EPCI's quartiers, else (rule 5b: medians, poverty) the EPCI itself
+                ref = cells[(ens if g.group(2).startswith("des") else "epci", ind, year)]
                 assert g.group(1) == ref, (p.name, s, ref)
                 v, r = fr.parse_nombre(value.split(NBSP)[0]), fr.parse_nombre(ref.split(NBSP)[0])
-                gap = v - r if g.group(3).startswith("point") else 100 * (v - r) / r
-                assert fr.parse_nombre(g.group(2)) == pytest.approx(abs(gap), abs=0.051 if g.group(3) != "%" else 0.51)
-                assert (g.group(4) == "plus") == (gap > 0)
+                gap = v - r if g.group(4).startswith("point") else 100 * (v - r) / r
+                assert fr.parse_nombre(g.group(3)) == pytest.approx(abs(gap), abs=0.051 if g.group(4) != "%" else 0.51)
+                assert (g.group(5) == "plus") == (gap > 0)
+                epci_refs += not g.group(2).startswith("des")
             e = re.search(rf"une (hausse|baisse) de ({number}){NBSP}(points?|%) depuis (\d{{4}})", s)
             if e:
                 sign = "+" if e.group(1) == "hausse" else "\u2212"

@@ -33,6 +33,14 @@ rate (sum of numerators over sum of denominators), never an average.
    rate (unit ``%``), at least :data:`ECART_MIN_RELATIF` % of the reference for any other unit
    (euros, indices), **and** at least :data:`DISPERSION_MIN` × ``s`` (the quartier stands out from
    the spread between quartiers). No « 8,7 % contre 8,7 % », no « 20,2 contre 20,3 ».
+   **5b. No pooled set.** When ``R`` has no figure at all (no row, or ``statut = nd``) — a median,
+   a quartile or a rate INSEE publishes without its counts cannot be pooled over quartiers, so the
+   set of the EPCI's quartiers has none (Filosofi: poverty rate, median income) — the reference is
+   the EPCI as a whole
+   (:data:`REFERENCE_DE_REPLI`, a producer figure), worded « l'ensemble de Valenciennes Métropole »:
+   the gap the contract documents quote (« 45 % sous le seuil de pauvreté, contre 22 % dans
+   l'agglomération »). The thresholds and the spread between quartiers are those of rule 5. A set
+   that has a figure of ``faible`` quality or a secret one yields no fact (rule 1), never the EPCI.
 6. **A change worth a sentence** (``Δ`` between ``t0`` and ``t``, in points for a rate, in % of the
    earlier value otherwise; ``Δref`` the same change for ``R``): ``|Δ|`` at least
    :data:`EVOLUTION_MIN_POINTS` points (rate) or :data:`EVOLUTION_MIN_RELATIF` % (other units),
@@ -79,6 +87,9 @@ ECART_MIN_RELATIF = 5.0
 EVOLUTION_MIN_POINTS = 2.0
 #: Minimum change of any other unit, in % of the earlier value.
 EVOLUTION_MIN_RELATIF = 5.0
+#: The reference of rule 5b, when the set of the EPCI's quartiers has no figure (medians, quartiles,
+#: rates published without counts): the EPCI itself, same SIREN.
+REFERENCE_DE_REPLI = "epci"
 #: A marked gap (or change) is also at least this many standard deviations of the peers' values (changes).
 DISPERSION_MIN = 0.75
 #: Peers needed to compute a spread or a rank.
@@ -268,7 +279,9 @@ def regles_texte(nom_epci: str) -> str:
     n = lambda x, d=0: fr.format_nombre(x, d)  # noqa: E731
     return (f"Diagnostic : un écart est cité quand il atteint {n(ECART_MIN_POINTS)} points pour un taux "
             f"({n(ECART_MIN_RELATIF)} % pour un montant ou un indice) par rapport à l'ensemble des quartiers "
-            f"prioritaires {elide('de', nom_epci)} et au moins {n(DISPERSION_MIN, 2)} écart-type entre quartiers ; "
+            f"prioritaires {elide('de', nom_epci)} (à défaut, quand cet ensemble n'a pas de chiffre — médiane, "
+            f"quartile ou taux publié sans effectifs, qui ne s'additionnent pas —, à l'ensemble "
+            f"{elide('de', nom_epci)}) et au moins {n(DISPERSION_MIN, 2)} écart-type entre quartiers ; "
             f"une évolution quand elle atteint {n(EVOLUTION_MIN_POINTS)} points ({n(EVOLUTION_MIN_RELATIF)} %) "
             "et s'écarte d'autant de celle de l'ensemble des quartiers ; priorité aux thèmes du contrat "
             "(revenus et pauvreté, emploi et insertion, éducation, familles et prestations, santé) ; aucune "
@@ -290,6 +303,7 @@ class BaseFaits:
     latest: dict = field(default_factory=dict)
     by_year: dict = field(default_factory=dict)
     count: dict = field(default_factory=dict)
+    sets_publies: set = field(default_factory=set)  # (indicateur, type, code, year) of set rows not ``nd``
     _cache: dict = field(default_factory=dict, repr=False)   # per-run arrays shared by every sheet
 
     @classmethod
@@ -319,6 +333,10 @@ class BaseFaits:
                 base.ok.setdefault((ind, typ, code, y), (float(v), bool(s), src))
                 base.years.setdefault(k3, set()).add(y)
                 base.by_year.setdefault((ind, typ, y), {}).setdefault(code, float(v))
+        sets = (_txt(t["type_territoire"]).str.startswith("ensemble_") & (_txt(t["statut"]) != "nd")).to_numpy()
+        base.sets_publies = {(i, ty, c, int(y)) for i, ty, c, y in zip(
+            t["indicateur"][sets].astype(str), t["type_territoire"][sets].astype(str),
+            t["code_territoire"][sets].astype(str), years[sets]) if not pd.isna(y)}
         base.years = {k: sorted(v) for k, v in base.years.items()}
         base.count = {k: len(v) for k, v in base.count.items()}
         return base
@@ -355,6 +373,18 @@ class BaseFaits:
         if code in now or code not in before or (own := change(v, before[code], ind)) is None:
             return out
         return out + [own]
+
+
+def reference(base: BaseFaits, ind: Indicateur, type_territoire: str, code_ensemble: str, t: int
+              ) -> tuple[str, tuple | None]:
+    """``(type, row)`` of the reference in year ``t``: the set of the EPCI's quartiers, else (rule 5b,
+    the set has no figure at all) the EPCI itself; ``row`` is ``None`` when it cannot be quoted."""
+    ens_type = ENSEMBLE[type_territoire]
+    row = base.get(ind.id, ens_type, code_ensemble, t)
+    if row is None and (ind.id, ens_type, code_ensemble, t) not in base.sets_publies:
+        ens_type = REFERENCE_DE_REPLI
+        row = base.get(ind.id, ens_type, code_ensemble, t)
+    return ens_type, row
 
 
 def _gap(v: float, ref: float, pv: np.ndarray, ind: Indicateur) -> tuple[float | None, float | None, bool]:
@@ -433,8 +463,7 @@ def indicator_fact(base: BaseFaits | pd.DataFrame, ind: Indicateur, code: str, *
         return None                                   # no figure, or the latest is withheld or unusable
     t = ys[-1]
     v, sim_v, src = base.ok[(ind.id, type_territoire, code, t)]
-    ens_type = ENSEMBLE[type_territoire]
-    ref_row = base.get(ind.id, ens_type, code_ensemble, t)
+    ens_type, ref_row = reference(base, ind, type_territoire, code_ensemble, t)
     if ref_row is None:
         return None
     ref, sim_ref, _ = ref_row
@@ -479,7 +508,7 @@ def n_comparables(base: BaseFaits, catalogue: dict[str, Indicateur], code: str, 
             continue
         ys = base.years.get((ind.id, type_territoire, code))
         if ys and base.latest.get((ind.id, type_territoire, code)) == ys[-1] \
-                and base.get(ind.id, ENSEMBLE[type_territoire], code_ensemble, ys[-1]) is not None:
+                and reference(base, ind, type_territoire, code_ensemble, ys[-1])[1] is not None:
             n += 1
     return n
 

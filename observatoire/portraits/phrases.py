@@ -128,7 +128,10 @@ def main_clause(fact: Fact, ind: Indicateur, marque: str = "") -> str:
 
 
 def nom_ensemble(fact: Fact) -> str:
-    """« l'ensemble des quartiers prioritaires de Valenciennes Métropole » (« … prioritaires 2015 de … »)."""
+    """« l'ensemble des quartiers prioritaires de Valenciennes Métropole » (« … prioritaires 2015 de … »),
+    « l'ensemble de Valenciennes Métropole » for the EPCI itself (rule 5b)."""
+    if fact.type_reference == "epci":
+        return f"l'ensemble {elide('de', fact.reference_libelle)}"
     geo = f" {fact.geographie_reference}" if fact.geographie_reference else ""
     return f"l'ensemble des quartiers prioritaires{geo} {elide('de', fact.reference_libelle)}"
 
@@ -212,7 +215,8 @@ def phrase(fact: Fact, ind: Indicateur, marque: str = "") -> str:
         rang = clause_rang(fact)
         if rang:
             s += f"{fr.NNBSP}; {rang}"
-        ensemble = "l'ensemble de ces quartiers"
+        if fact.type_reference != "epci":
+            ensemble = "l'ensemble de ces quartiers"
     evol = clause_evolution(fact, ind, ensemble, marque)
     if evol:
         s += f"{fr.NNBSP}; {evol}"
