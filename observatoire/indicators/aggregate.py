@@ -47,7 +47,11 @@ def quality_from_coverage(base: np.ndarray, couverture: np.ndarray) -> np.ndarra
 
 
 def _motif_incomplet(n_ok: np.ndarray, n_exp: np.ndarray, quoi: str) -> np.ndarray:
-    return np.array([f"couverture incomplète : {a} {quoi} sur {b} ont le chiffre" for a, b in zip(n_ok, n_exp)],
+    """« couverture incomplète : 640 communes sur 648 ont le chiffre » (« 1 commune sur 648 a … »)."""
+    mot, _, reste = quoi.partition(" ")
+    un = " ".join(x for x in (mot if mot == "IRIS" or not mot.endswith("s") else mot[:-1], reste) if x)
+    return np.array([f"couverture incomplète : {a} {quoi} sur {b} ont le chiffre" if a >= 2 else
+                     f"couverture incomplète : {a} {un} sur {b} a le chiffre" for a, b in zip(n_ok, n_exp)],
                     dtype=object)
 
 
@@ -128,7 +132,8 @@ def sum_units(u: pd.DataFrame, membership: pd.DataFrame, *, quoi: str = "territo
     incomplete = summable & ~complete & (out["rang"].to_numpy() == 2)
     motifs[incomplete] = _motif_incomplet(n_ok[incomplete], n_expected[incomplete], quoi)
     withheld = summable & (out["rang"].to_numpy() < 2)
-    motifs[withheld] = f"au moins un des {quoi} a un chiffre retenu ou non disponible"
+    un = "une" if quoi.split()[0] == "communes" else "un"          # « au moins une des communes »
+    motifs[withheld] = f"au moins {un} des {quoi} a un chiffre retenu ou non disponible"
     motifs[~summable] = ("non publié à ce niveau par le producteur ; un taux publié sans effectifs, une médiane ou un "
                          "quartile ne se somme pas")
     res["motif"] = np.where(ok & (caveat == ""), "", motifs)
