@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+
 import pandas as pd
 
 from observatoire import verification as V
@@ -35,6 +35,7 @@ from observatoire.fr import format_nombre, format_pourcentage
 from observatoire.indicators.units import evaluate_group, group_tables
 from observatoire.sources.table import SourceTable
 from observatoire.verification import synthetic as S
+from observatoire.verification.page import METHODE_LIBELLES
 from observatoire.spatial.crosswalk import iris_zone_crosswalk
 from observatoire.spatial.raster import grid_to_raster, zonal_sums
 
@@ -85,7 +86,7 @@ def imprimer_resume(summary: pd.DataFrame) -> None:
     rows = []
     for r in summary.sort_values(["territoire", "indicateur", "methode"]).itertuples():
         rows.append({"territoire": r.territoire, "indicateur": CATALOGUE[r.indicateur].libelle,
-                     "méthode": V.METHODE_LIBELLES[r.methode], "quartiers": r.n_quartiers,
+                     "méthode": METHODE_LIBELLES[r.methode], "quartiers": r.n_quartiers,
                      "écart médian": _fmt_ecart(r.ecart_median_abs, r.unite_ecart),
                      "biais": V.format_ecart(r.biais, r.unite_ecart, signe=True),
                      "dans la tolérance": f"{format_pourcentage(100 * r.part_dans_tolerance, 0)} ({r.tolerance})"})
@@ -142,11 +143,11 @@ def main(argv=None) -> int:
     print("\n2. Tous territoires confondus")
     imprimer_resume(pooled)
 
-    print("\n3. Qualité au mieux tirée des écarts mesurés (règle de observatoire/verification.py)")
+    print("\n3. Qualité au mieux tirée des écarts mesurés (règle de observatoire/indicators/qualite.py)")
     caps = V.quality_from_backtest(pooled, CATALOGUE)
     ch = V.choose_method(pooled, CATALOGUE).set_index("famille")
     print(pd.DataFrame({"famille": [V.family_label(f) for f in caps["famille"]],
-                        "méthode": [V.METHODE_LIBELLES[m] for m in caps["methode"]],
+                        "méthode": [METHODE_LIBELLES[m] for m in caps["methode"]],
                         "écart médian": [_fmt_ecart(x, u)
                                          for x, u in zip(caps["ecart_median_abs"], caps["unite_ecart"])],
                         "qualité au mieux": caps["plafond"].fillna("règle de couverture seule"),

@@ -383,3 +383,17 @@ def test_verifier_without_geopackage_is_a_french_error(tmp_path):
 
 
 # The back-test on the Valenciennes demo is checked in tests/test_pipeline_e2e.py (one demo run).
+
+
+def test_bench_script_runs_on_the_simulated_ground_truth():
+    """``make bench`` runs scripts/bench_verification.py: the back-test on the simulated truth, printed
+    as the same table (issue 15, item 4); the quick variant must run through."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "bench_verification.py"
+    run = subprocess.run([sys.executable, str(script), "--rapide"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    assert "Phrase des notes de méthode" in run.stdout and "s'écartent en médiane de" in run.stdout
