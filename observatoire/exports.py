@@ -202,7 +202,8 @@ def _rows(t: pd.DataFrame, catalogue: dict[str, Indicateur], libelles: dict[str,
     unite = t["indicateur"].map({k: i.unite for k, i in catalogue.items()})
     if "unite" in t.columns:
         unite = unite.fillna(t["unite"])
-    lib = t["indicateur"].map({k: i.libelle for k, i in catalogue.items()}).fillna(t["indicateur"].map(libelles))
+    noms = {**libelles, **{k: i.libelle for k, i in catalogue.items()}}     # the catalogue's label first
+    lib = t["indicateur"].map(noms)
     return pd.DataFrame({
         "type_territoire": t["type_territoire"].map(LIBELLES_TYPE).fillna(t["type_territoire"]),
         "code_territoire": t["code_territoire"], "libelle_territoire": t["libelle_territoire"],

@@ -125,7 +125,7 @@ def sum_units(u: pd.DataFrame, membership: pd.DataFrame, *, quoi: str = "territo
         cov_est = np.where(out["den_abs"] > 0, out["cov_w"] / out["den_abs"], np.nan)
     res["couverture"] = np.where(ok, np.where(estime, cov_est, 1.0), n_ok / n_expected)
     if isinstance(motif, dict):    # one caveat per group
-        motifs = out["groupe"].map(motif).fillna("").to_numpy(dtype=object, copy=True)
+        motifs = np.array([motif.get(g, "") for g in out["groupe"]], dtype=object)
     else:
         motifs = np.full(len(out), motif, dtype=object)
     caveat = motifs.copy()
