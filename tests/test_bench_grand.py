@@ -132,7 +132,7 @@ def test_mirror_is_fetched_and_built(tmp_path, monkeypatch):
     assert len(iris) == 300
     q = pyogrio.read_dataframe(gpkg, layer="qpv_2024", read_geometry=False)
     assert sorted(q["code_qp"]) == sorted(m.qpv2024["code_qp"])
-    tidy = pd.read_csv(cfg.paths.indicateurs_csv, sep=";", dtype={"code_territoire": str}, encoding="utf-8-sig")
+    tidy = pd.read_csv(cfg.paths.indicateurs_csv, sep=";", dtype={"code_territoire": str}, encoding="utf-8-sig", low_memory=False)
     assert len(tidy) and tidy["simule"].astype(str).eq("True").all()      # nothing real in a simulated world
     assert set(tidy.loc[tidy["type_territoire"] == "qpv2024", "code_territoire"]) <= set(m.qpv2024["code_qp"])
     assert re.fullmatch(r"00\d{3}", tidy.loc[tidy["type_territoire"] == "commune", "code_territoire"].iloc[0])
