@@ -303,71 +303,92 @@ def _download(url: str, part: Path, *, session, retries: int, backoff: float, ti
     part.parent.mkdir(parents=True, exist_ok=True)
     state = _Partial()
     last: _Failure | None = None
-    attempt = 0
     for attempt in range(1, retries + 2):
         if attempt > 1:
             time.sleep(backoff * 2 ** (attempt - 2))
-        headers = {"User-Agent": USER_AGENT}
-        resume = state.size > 0 and state.resumable
-        if resume:
-            headers.update({"Range": f"bytes={state.size}-", "Accept-Encoding": "identity"})
-            if state.validator:
-                headers["If-Range"] = state.validator
+        headers, resume = _request_headers(state)
         streaming = False
         try:
             with session.get(url, stream=True, timeout=timeout, headers=headers) as r:
-                code = r.status_code
-                if code == 429 or code >= 500:
-                    last = _ServerBusy(_http_cause(code, attempt))
+                last = _refused(r.status_code, r, state, resume, attempt)
+                if last is not None:
                     continue
-                if code == 416 and resume:  # the file changed size under us: start again
-                    state.start_over()
-                    last = _HttpFailed(_http_cause(code, attempt))
-                    continue
-                if code >= 400:
-                    raise _HttpFailed(_http_cause(code, attempt))
-                if code == 206:
-                    first, total = _content_range(r)
-                    changed = total is not None and state.total is not None and total != state.total
-                    if not resume or first != state.size or changed:
-                        state.start_over()  # a range we did not ask for: ask for the whole file
-                        last = _Incomplete("réponse partielle inattendue du serveur")
-                        continue
-                    state.total = total if total is not None else state.total
-                else:
-                    state.start_over(r)
                 streaming = True
-                with open(part, "ab" if code == 206 else "wb") as f:
-                    for chunk in r.iter_content(CHUNK):
-                        if chunk:
-                            f.write(chunk)
-                            state.add(chunk)
-                            if on_progress is not None:
-                                on_progress(state.size, state.total)
-                if state.total is not None and state.size != state.total:
-                    raise _Incomplete("")
+                _stream(r, part, state, on_progress)
                 return state.size, state.hash.hexdigest()
         except _Incomplete:
             last = _Incomplete(_cut_cause(state, attempt))
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
                 requests.exceptions.Timeout) as e:
-            if streaming:
-                last = _Incomplete(_cut_cause(state, attempt))
-            elif isinstance(e, requests.exceptions.Timeout):
-                host = urlsplit(url).netloc
-                last = _ServerSilent(f"le serveur {host} ne répond pas (aucune réponse en "
-                                     f"{format_nombre(timeout, 1)} s, {_tentatives(attempt)})")
-            else:
-                last = _NetworkDown(f"pas de réseau : connexion impossible à {urlsplit(url).netloc} "
-                                    f"({_tentatives(attempt)})")
-                if attempt >= 2 and _is_name_resolution(e):
-                    break  # offline machine: one retry is enough to tell
+            last = _network_failure(e, url, state, attempt, timeout, streaming)
+            if isinstance(last, _NetworkDown) and attempt >= 2 and _is_name_resolution(e):
+                break  # offline machine: one retry is enough to tell
         except requests.exceptions.RequestException as e:  # too many redirects, invalid URL…
             kind = "trop de redirections" if isinstance(e, requests.exceptions.TooManyRedirects) else \
                 f"requête impossible ({type(e).__name__})"
             raise _HttpFailed(kind) from e
     assert last is not None
     raise last
+
+
+def _request_headers(state: _Partial) -> tuple[dict[str, str], bool]:
+    """Headers of the next request, and whether it resumes a cut download (``Range``, ``If-Range``)."""
+    headers = {"User-Agent": USER_AGENT}
+    resume = state.size > 0 and state.resumable
+    if resume:
+        headers.update({"Range": f"bytes={state.size}-", "Accept-Encoding": "identity"})
+        if state.validator:
+            headers["If-Range"] = state.validator
+    return headers, resume
+
+
+def _refused(code: int, r, state: _Partial, resume: bool, attempt: int) -> _Failure | None:
+    """The failure to retry on (busy server, changed file, a range not asked for), ``None`` when the
+    body can be read; raises :class:`_HttpFailed` on a client error (404…), never worth a retry."""
+    if code == 429 or code >= 500:
+        return _ServerBusy(_http_cause(code, attempt))
+    if code == 416 and resume:  # the file changed size under us: start again
+        state.start_over()
+        return _HttpFailed(_http_cause(code, attempt))
+    if code >= 400:
+        raise _HttpFailed(_http_cause(code, attempt))
+    if code != 206:
+        state.start_over(r)
+        return None
+    first, total = _content_range(r)
+    changed = total is not None and state.total is not None and total != state.total
+    if not resume or first != state.size or changed:
+        state.start_over()  # a range we did not ask for: ask for the whole file
+        return _Incomplete("réponse partielle inattendue du serveur")
+    state.total = total if total is not None else state.total
+    return None
+
+
+def _stream(r, part: Path, state: _Partial, on_progress) -> None:
+    """Append (206) or write (200) the body to ``part``; :class:`_Incomplete` when it stops short."""
+    with open(part, "ab" if r.status_code == 206 else "wb") as f:
+        for chunk in r.iter_content(CHUNK):
+            if chunk:
+                f.write(chunk)
+                state.add(chunk)
+                if on_progress is not None:
+                    on_progress(state.size, state.total)
+    if state.total is not None and state.size != state.total:
+        raise _Incomplete("")
+
+
+def _network_failure(e: Exception, url: str, state: _Partial, attempt: int, timeout: float,
+                     streaming: bool) -> _Failure:
+    """A cut connection: mid-file (resumable), a silent server (timeout) or no network at all."""
+    import requests
+
+    if streaming:
+        return _Incomplete(_cut_cause(state, attempt))
+    host = urlsplit(url).netloc
+    if isinstance(e, requests.exceptions.Timeout):
+        return _ServerSilent(f"le serveur {host} ne répond pas (aucune réponse en "
+                             f"{format_nombre(timeout, 1)} s, {_tentatives(attempt)})")
+    return _NetworkDown(f"pas de réseau : connexion impossible à {host} ({_tentatives(attempt)})")
 
 
 def _link_or_copy(src: Path, part: Path) -> None:
