@@ -391,11 +391,12 @@ def build(config: Config) -> Path:
                     write_verification_csv(layers["verification_estimations"],
                                            config.paths.processed / "verification_estimations.csv")
                     out = write_gpkg(layers, config.paths.gpkg)
+                    exports.write_geoparquet(layers, config.paths.processed / "couches")
                 except BaseException:
                     xlsx(quiet=True)   # the worker is done before its temporary file is removed
                     raise
                 xlsx()
-        e.resume(f"{config.paths.gpkg}, indicateurs.csv, .parquet, .xlsx")
+        e.resume(f"{config.paths.gpkg}, indicateurs.csv, .parquet, .xlsx, couches/*.parquet")
     if np.any(tidy["simule"].to_numpy()):
         info("  Les chiffres construits à partir de fichiers simulés portent simule = True dans la table.")
     return out
