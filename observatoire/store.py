@@ -220,6 +220,8 @@ _TMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp(\.[a-z]+)?(-journa
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs. A zombie does not: a worker killed with its run stays a
+    zombie until an init reaps it (in a container, maybe never), and its temporary file is stale."""
     if pid == os.getpid():
         return True
     try:
@@ -230,7 +232,11 @@ def _pid_alive(pid: int) -> bool:
         return True
     except OSError:
         return False
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:           # Linux: « pid (name) STATE … »
+            return fh.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True                                           # no /proc (macOS): kill(0) said alive
 
 
 def _target(name: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -198,3 +200,26 @@ def test_gdal_commit_failure_reads_as_a_full_disk(tmp_path, monkeypatch):
         write_gpkg({"communes": COMMUNES}, p)
     assert "disque plein" in str(e.value)
     assert p.read_bytes() == before and [x.name for x in tmp_path.iterdir()] == ["o.gpkg"]
+
+
+def test_a_zombie_writer_is_not_alive(tmp_path):
+    """A worker killed with its run stays a zombie until reaped: its temporary file is stale."""
+    import subprocess
+    import sys
+
+    from observatoire.store import _pid_alive, remove_stale_temporaries
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.time() + 10
+    while time.time() < deadline:        # exited, not yet waited for: a zombie
+        if Path(f"/proc/{child.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] == b"Z":
+            break
+        time.sleep(0.01)
+    stale = tmp_path / f".indicateurs.csv.{child.pid}.ab12.tmp"
+    stale.write_text("x")
+    try:
+        assert not _pid_alive(child.pid)
+        assert remove_stale_temporaries(tmp_path, "indicateurs.csv") == [stale] and not stale.exists()
+    finally:
+        child.wait()
+    assert _pid_alive(os.getpid())
