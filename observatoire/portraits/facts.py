@@ -36,9 +36,8 @@ rate (sum of numerators over sum of denominators), never an average.
    **5b. No pooled set.** When ``R`` has no figure at all (no row, or ``statut = nd``) — a median,
    a quartile or a rate INSEE publishes without its counts cannot be pooled over quartiers, so the
    set of the EPCI's quartiers has none (Filosofi: poverty rate, median income) — the reference is
-   the EPCI as a whole
-   (:data:`REFERENCE_DE_REPLI`, a producer figure), worded « l'ensemble de Valenciennes Métropole »:
-   the gap the contract documents quote (« 45 % sous le seuil de pauvreté, contre 22 % dans
+   the EPCI as a whole (:data:`REFERENCE_DE_REPLI`, a producer figure), worded « l'ensemble de
+   Valenciennes Métropole »: the gap the contract documents quote (« 45 % sous le seuil de pauvreté, contre 22 % dans
    l'agglomération »). The thresholds and the spread between quartiers are those of rule 5. A set
    that has a figure of ``faible`` quality or a secret one yields no fact (rule 1), never the EPCI.
 6. **A change worth a sentence** (``Δ`` between ``t0`` and ``t``, in points for a rate, in % of the
