@@ -116,34 +116,6 @@ def write_csv(tidy: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
-def write_geoparquet(layers: dict, folder: str | Path) -> list[Path]:
-    """Every geographic layer (a GeoDataFrame with geometry) as ``<folder>/<layer>.parquet``, GeoParquet
-    1.x in EPSG:2154, for QGIS (3.26+ reads it), GDAL, geopandas and DuckDB: the same layers as the
-    GeoPackage, columnar and compressed; join the tidy table (``indicateurs.parquet``) on the code.
-    Each file atomic (inside a build, replaced together with the other outputs)."""
-    import geopandas as gpd
-    from shapely.geometry import MultiPolygon
-
-    folder = Path(folder)
-    out = []
-    for name, frame in layers.items():
-        if not (isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns):
-            continue
-        geom = frame.geometry.name
-        frame = frame[[c for c in frame.columns if c != geom] + [geom]].copy()   # the GeoPackage's order
-        for c in frame.columns:                     # text columns typed as text, like the GeoPackage's
-            if c != geom and frame[c].dtype == object and pd.api.types.infer_dtype(frame[c]) == "string":
-                frame[c] = frame[c].astype("string")
-        polygons = (frame.geom_type == "Polygon").to_numpy()
-        if polygons.any():                          # one geometry type per layer, as in the GeoPackage
-            frame.loc[polygons, geom] = [MultiPolygon([g]) for g in frame.geometry[polygons]]
-        target = folder / f"{name}.parquet"
-        with atomic_path(target) as tmp:
-            frame.to_parquet(tmp, index=False, compression="zstd")
-        out.append(target)
-    return out
-
-
 def write_parquet(tidy: pd.DataFrame, path: str | Path) -> Path:
     """Write the whole tidy table as Parquet (atomic), typed as the contract says."""
     t = _blank_withheld(tidy)

@@ -27,10 +27,10 @@ import pandas as pd
 from .config import Config
 from .errors import ObservatoireError
 from .progress import avertir, etape, info
+from .store import SOURCES_COUCHES
 
 log = logging.getLogger(__name__)
 
-GEO_SOURCES = {"iris": ("ign_iris",), "qpv2024": ("anct_qpv2024",), "qpv2015": ("anct_qpv2015",)}
 
 
 def commune_parts(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -245,12 +245,12 @@ def indicator_inputs(config: Config, territory, layers: dict, zones, parts, cros
             columns={"code": "code_qp", "epci": "epci_reference"}), on="code_qp", how="left")
     say_missing_quartiers(quartiers, territory.nom)
     communes = pd.DataFrame(layers["communes_publiees"].drop(columns="geometry"))
-    iris_sim = _simulated(config, GEO_SOURCES["iris"])
-    geometrie = {"qpv2024": iris_sim or _simulated(config, GEO_SOURCES["qpv2024"]),
-                 "qpv2015": iris_sim or _simulated(config, GEO_SOURCES["qpv2015"]),
-                 "partie_qpv2024": iris_sim or _simulated(config, GEO_SOURCES["qpv2024"]),
+    iris_sim = _simulated(config, SOURCES_COUCHES["iris"])
+    geometrie = {"qpv2024": iris_sim or _simulated(config, SOURCES_COUCHES["qpv_2024"]),
+                 "qpv2015": iris_sim or _simulated(config, SOURCES_COUCHES["qpv_2015"]),
+                 "partie_qpv2024": iris_sim or _simulated(config, SOURCES_COUCHES["qpv_2024"]),
                  "zone": iris_sim,
-                 "qpv2015_qpv2024": _simulated(config, GEO_SOURCES["qpv2015"] + GEO_SOURCES["qpv2024"])}
+                 "qpv2015_qpv2024": _simulated(config, SOURCES_COUCHES["qpv_2015"] + SOURCES_COUCHES["qpv_2024"])}
     return indicators.IndicatorInputs(
         tables=tables, communes=communes, composition=comp[["code_insee", "dep", "siren_epci"]],
         iris=pd.DataFrame(layers["iris"].drop(columns="geometry")), epcis=territory.epcis,
@@ -271,9 +271,9 @@ def verification_layers(config: Config, inputs, catalogue, territoire: str) -> d
     errors = backtest_inputs(inputs, catalogue, territoire=territoire)
     reasons = []
     if len(errors) and errors["simule"].astype(bool).any():
-        if _simulated(config, GEO_SOURCES["iris"]):
+        if _simulated(config, SOURCES_COUCHES["iris"]):
             reasons.append("les contours des IRIS sont simulés (codes IRIS réels) : chaque estimation en dépend")
-        if _simulated(config, GEO_SOURCES["qpv2015"]):
+        if _simulated(config, SOURCES_COUCHES["qpv_2015"]):
             reasons.append("les périmètres des quartiers 2015 sont simulés")
         sim = sorted({t.source for t in inputs.tables if t.simule and t.niveau in ("iris", "qpv2015")})
         if sim:
@@ -326,7 +326,7 @@ def build(config: Config) -> Path:
     from .sources.partner import Perimetre, partner_labels, read_partners
     from .spatial.zones import load_zones
     from .indicators.qualite import quality_from_backtest
-    from .store import atomic_path, ecriture_groupee, write_gpkg
+    from .store import atomic_path, ecriture_groupee, write_geoparquet, write_gpkg
     from .territory import build_geographic_layers, resolve_territory
     from .verification import write_csv as write_verification_csv
 
@@ -391,7 +391,7 @@ def build(config: Config) -> Path:
                     write_verification_csv(layers["verification_estimations"],
                                            config.paths.processed / "verification_estimations.csv")
                     out = write_gpkg(layers, config.paths.gpkg)
-                    exports.write_geoparquet(layers, config.paths.processed / "couches")
+                    write_geoparquet(layers, config.paths.processed / "couches")
                 except BaseException:
                     xlsx(quiet=True)   # the worker is done before its temporary file is removed
                     raise

@@ -109,6 +109,63 @@ def _write_layer(df: pd.DataFrame, path: Path, name: str, **kw) -> None:
         pyogrio.write_dataframe(df, path, layer=name, driver="GPKG", **kw)
 
 
+#: Source files each geographic layer's outlines come from (``sources`` layer ids): a layer is drawn from
+#: simulated outlines when one of them is simulated (the maps and the GeoParquet layers say so).
+SOURCES_COUCHES = {
+    "iris": ("ign_iris",),
+    "qpv_2024": ("anct_qpv2024",),
+    "qpv_2015": ("anct_qpv2015",),
+    "qpv_2024_parties": ("anct_qpv2024", "ign_communes"),
+    "communes": ("ign_communes",),
+    "epci": ("ign_communes",),
+    "departement": ("ign_departement",),
+    "zones": ("zones",),
+}
+
+
+def contours_simules(sources: pd.DataFrame | None) -> dict[str, bool]:
+    """``{layer: True}`` for the layers of :data:`SOURCES_COUCHES` drawn from a simulated file."""
+    out = {name: False for name in SOURCES_COUCHES}
+    if sources is None or not len(sources) or "source" not in sources or "simule" not in sources:
+        return out
+    flags = sources["simule"]
+    if flags.dtype != bool:
+        flags = flags.astype(str).str.strip().str.lower().isin({"true", "1", "vrai", "yes", "oui"})
+    simulated = set(sources.loc[flags.to_numpy(), "source"].astype(str))
+    return {name: any(i in simulated for i in ids) for name, ids in SOURCES_COUCHES.items()}
+
+
+def write_geoparquet(layers: dict, folder: str | Path) -> list[Path]:
+    """Every geographic layer (a GeoDataFrame with geometry) as ``<folder>/<layer>.parquet``, GeoParquet
+    1.x in EPSG:2154, for QGIS (3.26+ reads it), GDAL, geopandas and DuckDB: the same layers as the
+    GeoPackage, columnar and compressed, plus ``contours_simules`` (outlines from a simulated file,
+    :func:`contours_simules` of the ``sources`` layer), since a file travels without the GeoPackage's
+    ``sources`` table; join the tidy table (``indicateurs.parquet``) on the code. Each file atomic
+    (inside a build, replaced together with the other outputs)."""
+    from shapely.geometry import MultiPolygon
+
+    folder = Path(folder)
+    simules = contours_simules(layers.get("sources"))
+    out = []
+    for name, frame in layers.items():
+        if not (isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns):
+            continue
+        geom = frame.geometry.name
+        frame = frame[[c for c in frame.columns if c != geom] + [geom]].copy()   # the GeoPackage's order
+        for c in frame.columns:                     # text columns typed as text, like the GeoPackage's
+            if c != geom and frame[c].dtype == object and pd.api.types.infer_dtype(frame[c]) == "string":
+                frame[c] = frame[c].astype("string")
+        frame.insert(len(frame.columns) - 1, "contours_simules", simules.get(name, False))
+        polygons = (frame.geom_type == "Polygon").to_numpy()
+        if polygons.any():                          # one geometry type per layer, as in the GeoPackage
+            frame.loc[polygons, geom] = [MultiPolygon([g]) for g in frame.geometry[polygons]]
+        target = folder / f"{name}.parquet"
+        with atomic_path(target) as tmp:
+            frame.to_parquet(tmp, index=False, compression="zstd")
+        out.append(target)
+    return out
+
+
 def list_layers(path: str | Path) -> list[str]:
     """Layer names of a GeoPackage, in file order."""
     return [str(n) for n, _ in pyogrio.list_layers(Path(path))]

@@ -78,21 +78,30 @@ def test_geopackage_layers_and_official_quartiers(run):
 
 def test_geoparquet_layers_equal_the_geopackage(run):
     """Issue 13: GeoParquet beside the GeoPackage — every geographic layer, same rows, columns,
-    attributes and geometries, EPSG:2154, one geometry type per layer."""
+    attributes and geometries, EPSG:2154, one geometry type per layer; each file says whether its
+    outlines come from a simulated file (it travels without the GeoPackage's ``sources`` table)."""
+    from observatoire.store import SOURCES_COUCHES
+
     folder = run["cfg"].paths.processed / "couches"
     names = sorted(p.stem for p in folder.glob("*.parquet"))
+    sources = gpd.read_file(run["gpkg"], layer="sources")
     assert {"communes", "epci", "iris", "qpv_2024", "qpv_2015", "zones"} <= set(names)
     for name in names:
         a = gpd.read_parquet(folder / f"{name}.parquet")
         b = gpd.read_file(run["gpkg"], layer=name)
-        assert a.crs.to_epsg() == 2154 and list(a.columns) == list(b.columns) and len(a) == len(b), name
+        assert a.crs.to_epsg() == 2154 and len(a) == len(b), name
+        assert list(a.columns) == [c for c in b.columns if c != "geometry"] + ["contours_simules", "geometry"], name
+        simulated = set(sources.loc[sources["simule"].astype(bool), "source"])
+        assert a["contours_simules"].tolist() == [bool(simulated & set(SOURCES_COUCHES[name]))] * len(a), name
         assert a.geometry.geom_equals_exact(b.geometry, 1e-6).all(), name
         assert set(a.geom_type) <= {"MultiPolygon"}, name
-        for c in (c for c in a.columns if c != "geometry"):
+        for c in (c for c in b.columns if c != "geometry"):
             x, y = a[c], b[c]
             if x.dtype == bool or x.map(lambda v: isinstance(v, bool)).any():
                 x, y = x.astype(float), y.astype(float)   # the GeoPackage stores a flag as 0/1
             assert x.astype(str).tolist() == y.astype(str).tolist(), (name, c)
+    # the demo's IRIS outlines are simulated (no real IRIS contour file here), and say so
+    assert gpd.read_parquet(folder / "iris.parquet")["contours_simules"].all()
 
 
 def test_indicator_table_covers_quartiers_and_references(run):

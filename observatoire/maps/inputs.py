@@ -23,13 +23,10 @@ from ..errors import ObservatoireError
 LAMBERT93 = "EPSG:2154"
 
 #: Geometry sets of the maps → source ids of the registry that provide them.
-SOURCES_GEOMETRIE = {
-    "iris": ("ign_iris",),
-    "qpv2024": ("anct_qpv2024",),
-    "qpv2015": ("anct_qpv2015",),
-    "communes": ("ign_communes",),
-    "zones": ("zones",),
-}
+#: Outline sets of the maps → layer of :data:`observatoire.store.SOURCES_COUCHES` (one table of which
+#: source file each outline comes from, shared with the build and the GeoParquet layers).
+SOURCES_GEOMETRIE = {"iris": "iris", "qpv2024": "qpv_2024", "qpv2015": "qpv_2015", "communes": "communes",
+                     "zones": "zones"}
 
 _TEXT_COLUMNS = ("type_territoire", "code_territoire", "libelle_territoire", "indicateur", "statut", "methode",
                  "qualite", "source", "note_producteur", "motif")
@@ -92,14 +89,10 @@ def normalise_tidy(ind: pd.DataFrame, sources_simulees: bool = False, fichier: s
 
 def geometry_provenance(sources: pd.DataFrame | None) -> dict[str, bool]:
     """``{set name: simulated?}`` of each outline set, from the ``sources`` layer."""
-    out = {name: False for name in SOURCES_GEOMETRIE}
-    if sources is None or not len(sources) or "source" not in sources or "simule" not in sources:
-        return out
-    sim = as_bool(sources["simule"])
-    simulated = set(sources.loc[sim, "source"].astype(str))
-    for name, ids in SOURCES_GEOMETRIE.items():
-        out[name] = any(i in simulated for i in ids)
-    return out
+    from ..store import contours_simules
+
+    par_couche = contours_simules(sources)
+    return {name: par_couche[couche] for name, couche in SOURCES_GEOMETRIE.items()}
 
 
 def load_inputs(gpkg: Path) -> dict:
