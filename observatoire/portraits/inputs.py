@@ -64,7 +64,7 @@ def read_indicateurs(csv_path: Path, gpkg: Path | None = None, *, sauf: tuple[st
     else:
         raise ObservatoireError("Le tableau des indicateurs est introuvable (indicator table not found).",
                                 fichier=str(csv_path), correction="lancez d'abord « observatoire build »")
-    if sauf and "type_territoire" in df.columns:
+    if sauf and source != parquet and "type_territoire" in df.columns:   # the Parquet read filtered already
         df = df[~df["type_territoire"].isin(sauf)].reset_index(drop=True)
     missing = [c for c in TIDY_COLUMNS if c not in df.columns]
     if missing:
