@@ -64,7 +64,7 @@ def format_points(x, decimales: int = 1) -> str:
     if _is_missing(x):
         return ""
     txt = format_nombre(x, decimales, signe=True)
-    mot = "point" if abs(round(float(x), decimales)) < 2 else "points"
+    mot = accord(round(float(x), decimales), "point")
     return f"{txt}{NBSP}{mot}"
 
 
@@ -105,6 +105,17 @@ def parse_nombre(txt: str) -> float:
     else:
         t = t.replace(",", ".")
     return float(t)
+
+
+def accord(n: float, mot: str) -> str:
+    """French agreement of a unit or noun with its number: plural from 2 on, in absolute value
+    (« 0 quartier », « 1,5 point », « 2 communes », « −2,3 points »)."""
+    return mot + "s" if abs(n) >= 2 else mot
+
+
+def compte(n: int, mot: str) -> str:
+    """« 1 commune », « 0 quartier », « 2 quartiers » (the number as given, then :func:`accord`)."""
+    return f"{n} {accord(n, mot)}"
 
 
 #: Letters before which « de », « le », « la » elide (h muet included, as in « d'Hergnies »).

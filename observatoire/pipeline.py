@@ -26,6 +26,7 @@ import pandas as pd
 
 from .config import Config
 from .errors import ObservatoireError
+from .fr import compte
 from .progress import avertir, etape, info
 from .store import SOURCES_COUCHES
 
@@ -197,11 +198,6 @@ def _iris_population(tables) -> pd.Series | None:
     return pops[-1].data["P_POP"].dropna() if pops else None
 
 
-def _n(n: int, mot: str) -> str:
-    """« 1 commune », « 0 quartier », « 2 quartiers » (French plural from 2)."""
-    return f"{n} {mot}{'s' if n >= 2 else ''}"
-
-
 def say_missing_quartiers(quartiers: dict, nom: str) -> list[str]:
     """Warn (in French) about a geography without any quartier on the territory: what will not be
     produced, and why it is not an error. Returns the warnings."""
@@ -339,8 +335,8 @@ def build(config: Config) -> Path:
         layers["zones"] = zones
         members = layers["communes"][layers["communes"]["code_insee"].isin(territory.codes)]
         parts = commune_parts(layers["qpv_2024"], members)
-        e.resume(f"{territory.nom} : {_n(len(territory.codes), 'commune')}, {len(layers['iris'])} IRIS, "
-                 f"{_n(len(layers['qpv_2024']), 'quartier')} 2024, {_n(len(layers['qpv_2015']), 'quartier')} 2015")
+        e.resume(f"{territory.nom} : {compte(len(territory.codes), 'commune')}, {len(layers['iris'])} IRIS, "
+                 f"{compte(len(layers['qpv_2024']), 'quartier')} 2024, {compte(len(layers['qpv_2015']), 'quartier')} 2015")
     with etape("Correspondances IRIS × quartiers") as e:
         with tempfile.TemporaryDirectory(prefix="observatoire-") as tmp:
             bbox = tuple(layers["epci"].total_bounds)

@@ -96,6 +96,7 @@ def build_mirror(dest: str | Path, shared_dir: str | Path | bool | None = None, 
 
 def _warn_missing_2024(monde) -> None:
     """Say which 2015 quartiers of the territory have no 2024 perimeter in the real files at hand."""
+    from ..fr import compte
     from ..progress import avertir
     from .monde import qpv2024_files
 
@@ -103,7 +104,7 @@ def _warn_missing_2024(monde) -> None:
     if not codes:
         return
     areas = ", ".join(sorted({p.parent.name for p in qpv2024_files(monde.shared)})) or "aucune zone"
-    avertir(f"{len(codes)} quartier{'s' if len(codes) > 1 else ''} 2015 du territoire ({', '.join(codes)}) "
+    avertir(f"{compte(len(codes), 'quartier')} 2015 du territoire ({', '.join(codes)}) "
             f"sans périmètre 2024 dans les fichiers réels de {monde.shared} (périmètres 2024 extraits pour : "
             f"{areas}) : la démonstration présente le territoire sans leurs quartiers 2024 ; le fichier national "
             "de l'ANCT, téléchargé par « make », dira lesquels sont encore prioritaires.")

@@ -143,7 +143,7 @@ def format_ecart(fact: Fact, ind: Indicateur) -> str:
     if ind.unite == "%":
         dec = ind.decimales if ind.decimales is not None else 1
         txt = fr.format_nombre(abs(d), dec)
-        mot = "point" if abs(round(d, dec)) < 2 else "points"
+        mot = fr.accord(round(d, dec), "point")
         return f"{txt}{fr.NBSP}{mot} {sens}"
     return f"{fr.format_pourcentage(abs(d), 0)} {sens}"
 
@@ -170,7 +170,7 @@ def clause_evolution(fact: Fact, ind: Indicateur, ensemble: str, marque: str = "
     if fact.evolution_unite == "points":
         dec = ind.decimales if ind.decimales is not None else 1
         txt = fr.format_nombre(abs(fact.evolution), dec)
-        qty = f"{txt}{fr.NBSP}{'point' if abs(round(fact.evolution, dec)) < 2 else 'points'}"
+        qty = f"{txt}{fr.NBSP}{fr.accord(round(fact.evolution, dec), 'point')}"
     else:
         qty = fr.format_pourcentage(abs(fact.evolution), 1)
     sim = marque if (fact.simule_valeur or fact.simule_precedent) else ""

@@ -43,7 +43,7 @@ def _ecart(v: float, unite: str) -> str:
     """« 1,8 point », « 2,4 points », « 4,2 % »."""
     if str(unite).strip() == "%":
         return fr.format_pourcentage(v, 1)
-    mot = "point" if abs(round(v, 1)) < 2 else "points"
+    mot = fr.accord(round(v, 1), "point")
     return f"{fr.format_nombre(v, 1)}{fr.NBSP}{mot}"
 
 

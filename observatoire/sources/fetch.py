@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 from .. import progress
 from ..config import MIRROR_ENV
 from ..errors import ObservatoireError, SourceMissingError
-from ..fr import format_nombre
+from ..fr import accord, compte, format_nombre
 from . import registry
 from .base import Source
 from .insee_cog import EPCI_SOURCE, read_epci_composition
@@ -218,11 +218,11 @@ def _octets(n: int | None) -> str:
     for unit, size in (("Go", 1 << 30), ("Mo", 1 << 20), ("ko", 1 << 10)):
         if n >= size:
             return f"{format_nombre(n / size, 1)} {unit}"
-    return f"{n} octet{'s' if n > 1 else ''}"
+    return compte(n, "octet")
 
 
 def _tentatives(n: int) -> str:
-    return f"{n} tentative{'s' if n > 1 else ''}"
+    return compte(n, "tentative")
 
 
 def _is_name_resolution(e: Exception) -> bool:
@@ -611,7 +611,7 @@ class _Run:
             for m in self.optional_missing:
                 by_source[m.source.id] = by_source.get(m.source.id, 0) + 1
             progress.avertir("sources optionnelles absentes, ignorées (les indicateurs qui en dépendent seront "
-                             "absents) : " + ", ".join(f"{k} ({v} fichier{'s' if v > 1 else ''})"
+                             "absents) : " + ", ".join(f"{k} ({compte(v, 'fichier')})"
                                                        for k, v in by_source.items()))
         if self.mismatches:
             raise FingerprintError(_mismatch_message(self.mismatches, self.raw, len(self.missing)),
@@ -638,12 +638,10 @@ class _Run:
 # messages
 # ----------------------------------------------------------------------------------------------------
 def _n_fichiers(n: int) -> str:
-    return f"{n} fichier{'s' if n > 1 else ''}"
+    return compte(n, "fichier")
 
 
-def _accord(n: int, mot: str) -> str:
-    """French agreement: plural from 2 on (« 0 téléchargé », « 2 téléchargés »)."""
-    return mot + ("s" if n > 1 else "")
+_accord = accord   # « 0 téléchargé », « 2 téléchargés »
 
 
 def _missing_message(missing: list[_Missing], mirror: Path | None, raw: Path) -> str:
@@ -695,7 +693,7 @@ def _mismatch_message(mismatches: list[_Mismatch], raw: Path, n_missing: int) ->
         lines.append(f"  - {raw / m.rel}   (source {m.source.id}), {m.origin}{when}")
         lines.extend(f"      {p}" for p in m.problems)
     if n_missing:
-        lines.append(f"De plus, {_n_fichiers(n_missing)} introuvable{'s' if n_missing > 1 else ''} : relancez "
+        lines.append(f"De plus, {_n_fichiers(n_missing)} {accord(n_missing, 'introuvable')} : relancez "
                      "après correction pour la liste.")
     return "\n".join(lines)
 
@@ -794,8 +792,8 @@ def fetch(config, only=None, force: bool = False, *, departements=None, communes
     with fetch_lock(raw):
         stale = clean_temporary(raw)
         if stale:
-            progress.info(f"  {_n_fichiers(len(stale))} temporaire{'s' if len(stale) > 1 else ''} d'une exécution "
-                          "interrompue supprimé" + ("s" if len(stale) > 1 else ""))
+            progress.info(f"  {_n_fichiers(len(stale))} {accord(len(stale), 'temporaire')} d'une exécution "
+                          f"interrompue {accord(len(stale), 'supprimé')}")
         run = _Run(config, force, retries, backoff, timeout, session)
         with run.showing_bytes():
             for source in sources:

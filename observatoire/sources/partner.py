@@ -74,6 +74,7 @@ import pandas as pd
 
 from ..catalogue.vocabulaire import PLAGES
 from ..errors import ConfigError, FormatError, SourceMissingError
+from ..fr import accord
 from ..progress import info
 from ..tidy import TIDY_COLUMNS, code_valide
 from .tabular import CODES_ND, CODES_SECRET, read_table, to_number
@@ -341,7 +342,7 @@ def _catalogue(catalogue):
 def _lines(lines: np.ndarray, rows, n: int = 5) -> str:
     rows = list(rows)
     shown = ", ".join(str(int(lines[r])) for r in rows[:n])
-    return f"ligne{'s' if len(rows) > 1 else ''} {shown}{' …' if len(rows) > n else ''}"
+    return f"{accord(len(rows), 'ligne')} {shown}{' …' if len(rows) > n else ''}"
 
 
 def check_codes(f: pd.DataFrame, lines: np.ndarray, pid: str, path: str) -> None:

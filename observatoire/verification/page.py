@@ -34,7 +34,7 @@ def method_note(summary: pd.DataFrame, methode: str = "dasymetrique", territoire
     ``methode``); « (données simulées) » ends the sentence when a compared figure is simulated. Empty
     string without back-test.
     """
-    from ..fr import format_nombre
+    from ..fr import accord, compte, format_nombre
 
     s = summary[(summary["methode"] == methode) & (summary["n_quartiers"] > 0)]
     if territoire is not None:
@@ -50,23 +50,22 @@ def method_note(summary: pd.DataFrame, methode: str = "dasymetrique", territoire
             continue
         e = float(su["ecart_median_abs"].median())
         txt = format_nombre(e, 1)
-        unit = ("point" if abs(round(e, 1)) < 2 else "points") if u == "points" else "%"
+        unit = accord(round(e, 1), "point") if u == "points" else "%"
         sep = "\u00a0"
-        parts.append(f"{txt}{sep}{unit} {mot} ({su['indicateur'].nunique()} indicateur"
-                     f"{'s' if su['indicateur'].nunique() > 1 else ''})")
+        parts.append(f"{txt}{sep}{unit} {mot} ({compte(su['indicateur'].nunique(), 'indicateur')})")
     sim = " (données simulées)" if bool(s["simule"].any()) else ""
     return (f"Sur les {n} quartiers 2015 de {terr}, ces estimations ({METHODE_LIBELLES.get(methode, methode)}) "
             f"s'écartent en médiane de {' et de '.join(parts)} des chiffres de l'Insee{sim}.")
 
 def format_ecart(x, unite: str, signe: bool = False) -> str:
     """An error in French: ``1.24, "points"`` → « 1,2 point », ``-12.3, "%"`` → « −12,3 % » (« — » if missing)."""
-    from ..fr import NBSP, format_nombre
+    from ..fr import NBSP, accord, format_nombre
 
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return "—"
     txt = format_nombre(x, 1, signe=signe)
     if unite == "points":
-        return f"{txt}{NBSP}{'point' if abs(round(float(x), 1)) < 2 else 'points'}"
+        return f"{txt}{NBSP}{accord(round(float(x), 1), 'point')}"
     return f"{txt}{NBSP}%"
 
 def _fmt_val(x, ind: Indicateur | None) -> str:
