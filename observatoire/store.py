@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -474,4 +475,6 @@ def quartiers_publies(layer: pd.DataFrame) -> pd.DataFrame:
     2024 transposition has none. Layers without the column (zones) are returned whole."""
     if "epci_reference" not in layer.columns:
         return layer
-    return layer[layer["epci_reference"].map(lambda v: isinstance(v, str) and v != "")]
+    suivis = np.fromiter((isinstance(v, str) and v != "" for v in layer["epci_reference"]), dtype=bool,
+                         count=len(layer))
+    return layer[suivis]          # a boolean array: an empty layer stays a layer with its columns

@@ -223,3 +223,15 @@ def test_a_zombie_writer_is_not_alive(tmp_path):
     finally:
         child.wait()
     assert _pid_alive(os.getpid())
+
+
+def test_published_quartiers_of_an_empty_layer_keep_their_columns():
+    """A territory with no 2024 quartier (Métropole Européenne de Lille in the real files at hand): the
+    empty qpv_2024 layer must still answer « code_qp » (« observatoire quartiers » for make)."""
+    from observatoire.store import quartiers_publies
+
+    empty = gpd.GeoDataFrame({"code_qp": [], "lib_qp": [], "epci_reference": []}, geometry=[], crs=2154)
+    assert list(quartiers_publies(empty).columns) == ["code_qp", "lib_qp", "epci_reference", "geometry"]
+    layer = gpd.GeoDataFrame({"code_qp": ["QN05920M", "QN05999Z"], "epci_reference": ["245901160", None]},
+                             geometry=[box(0, 0, 1, 1)] * 2, crs=2154)
+    assert quartiers_publies(layer)["code_qp"].tolist() == ["QN05920M"]
